@@ -1,0 +1,47 @@
+# Lantern: `make run` serves the demo, `make test` runs the whole suite. Both set everything up first.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test setup database lint format typecheck bench clean-db
+
+$(VENV)/.installed: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	# torch first, so pip takes the CPU build; the rest of the pins then install nothing more of it
+	$(PIP) install --quiet "torch==$$(sed -n 's/^torch==//p' requirements.txt)"
+	$(PIP) install --quiet -r requirements.txt
+	touch $@
+
+setup: $(VENV)/.installed
+
+database: setup
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py check --database default
+
+run: database
+	$(PY) manage.py seed_demo
+	$(PY) manage.py collectstatic --noinput --verbosity 0
+	@echo "Lantern is at http://$(HOST):$(PORT)/"
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+test: setup
+	$(PY) manage.py makemigrations --check --dry-run
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: setup
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+bench: database
+	$(PY) bench/run_all.py
+
+clean-db:
+	rm -rf var/pgdata var/run

@@ -1,0 +1,217 @@
+"""Lantern settings: every knob comes from an environment variable with a safe laptop default."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("LANTERN_VAR_DIR", BASE_DIR / "var"))
+
+# Models and tokenizers are read from installed packages only; nothing is fetched at run time.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+env = environ.Env()
+
+LANTERN_ENV = env.str("LANTERN_ENV", default="development")
+PRODUCTION = LANTERN_ENV == "production"
+
+DEBUG = env.bool("DJANGO_DEBUG", default=not PRODUCTION)
+SECRET_KEY = (
+    env.str("DJANGO_SECRET_KEY")
+    if PRODUCTION
+    else env.str("DJANGO_SECRET_KEY", default="django-insecure-lantern-development-key-not-for-production")
+)
+ALLOWED_HOSTS = env.list(
+    "DJANGO_ALLOWED_HOSTS", default=[] if PRODUCTION else ["127.0.0.1", "localhost", "testserver"]
+)
+CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "tenancy",
+    "knowledge",
+    "chatbot",
+    "routing",
+    "audit",
+    "costing",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "tenancy.middleware.TenantMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+ASGI_APPLICATION = "config.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "tenancy.context_processors.membership",
+            ],
+        },
+    },
+]
+
+# Database: the application connects as a role that owns no table and cannot bypass row-level security;
+# migrations run on the "owner" alias. With DATABASE_URL unset, an embedded PostgreSQL 16 with pgvector
+# is started under var/ and reused across runs.
+if env.str("DATABASE_URL", default=""):
+    _app_database = env.db_url("DATABASE_URL")
+    _owner_database = (
+        env.db_url("DATABASE_OWNER_URL") if env.str("DATABASE_OWNER_URL", default="") else dict(_app_database)
+    )
+else:
+    from config.database import embedded_databases
+
+    _app_database, _owner_database = embedded_databases(VAR_DIR / "pgdata")
+
+for _database in (_app_database, _owner_database):
+    _database["ENGINE"] = "django.db.backends.postgresql"
+    _database["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
+    _database["CONN_HEALTH_CHECKS"] = True
+    _database["TEST"] = {"NAME": "test_" + _owner_database["NAME"]}
+
+DATABASES = {"default": _app_database, "owner": _owner_database}
+DATABASE_APP_ROLE = _app_database["USER"]
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Redis: Celery broker and cache when REDIS_URL is set; otherwise tasks run in-process and the cache is local.
+REDIS_URL = env.str("REDIS_URL", default="")
+
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "lantern",
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 1, "IGNORE_EXCEPTIONS": True},
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "lantern"}}
+
+CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_RESULT_BACKEND = REDIS_URL or None
+CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TIMEZONE = "Asia/Taipei"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "chatbot:chat"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = env.str("LANTERN_LANGUAGE", default="zh-hant")
+LANGUAGES = [("zh-hant", "繁體中文"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = env.str("LANTERN_TIME_ZONE", default="Asia/Taipei")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns about a missing directory
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if PRODUCTION
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+MEDIA_ROOT = VAR_DIR / "media"
+
+EMAIL_BACKEND = env.str("DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = env.str("DJANGO_DEFAULT_FROM_EMAIL", default="lantern@localhost")
+
+SESSION_COOKIE_AGE = env.int("LANTERN_SESSION_SECONDS", default=8 * 3600)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = False  # the chat script reads it to send the token with its POST
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+
+if PRODUCTION:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env.str("LANTERN_LOG_LEVEL", default="INFO")},
+    "loggers": {
+        "pgserver": {"level": "WARNING"},
+        "presidio-analyzer": {"level": "ERROR"},
+        "sentence_transformers": {"level": "WARNING"},
+        "httpx": {"level": "WARNING"},
+    },
+}
+
+# Lantern's own settings.
+LANTERN_EMBEDDING_MODEL = env.str(
+    "LANTERN_EMBEDDING_MODEL", default=""
+)  # empty: the bundled all-MiniLM-L6-v2
+LANTERN_EMBEDDING_DIMENSIONS = 384
+LANTERN_MATCH_THRESHOLD = env.float("LANTERN_MATCH_THRESHOLD", default=0.55)
+LANTERN_MAX_QUESTION_CHARS = env.int("LANTERN_MAX_QUESTION_CHARS", default=2000)
+LANTERN_HELP_CONTACT = env.str("LANTERN_HELP_CONTACT", default="HR / IT helpdesk")
+LANTERN_LOCAL_BASE_URL = env.str("LANTERN_LOCAL_BASE_URL", default="")
+LANTERN_LOCAL_MODEL = env.str("LANTERN_LOCAL_MODEL", default="")
+LANTERN_LOCAL_API_KEY = env.str("LANTERN_LOCAL_API_KEY", default="")
+LANTERN_CLOUD_BASE_URL = env.str("LANTERN_CLOUD_BASE_URL", default="")
+LANTERN_CLOUD_MODEL = env.str("LANTERN_CLOUD_MODEL", default="")
+LANTERN_CLOUD_API_KEY = env.str("LANTERN_CLOUD_API_KEY", default="")
+LANTERN_BACKEND_TIMEOUT_SECONDS = env.float("LANTERN_BACKEND_TIMEOUT_SECONDS", default=20.0)
+LANTERN_BACKEND_MAX_RETRIES = env.int("LANTERN_BACKEND_MAX_RETRIES", default=2)
+LANTERN_BREAKER_FAILURE_THRESHOLD = env.int("LANTERN_BREAKER_FAILURE_THRESHOLD", default=5)
+LANTERN_BREAKER_COOL_DOWN_SECONDS = env.float("LANTERN_BREAKER_COOL_DOWN_SECONDS", default=30.0)
+LANTERN_AUDIT_ENCRYPTION_KEYS = env.list("LANTERN_AUDIT_ENCRYPTION_KEYS", default=[])
+LANTERN_AUDIT_SIGNING_KEY = env.str("LANTERN_AUDIT_SIGNING_KEY", default="")
+LANTERN_KEY_DIR = VAR_DIR / "keys"

@@ -1,0 +1,181 @@
+"""Writing FAQ entries, their revisions, and the chunks that make them searchable."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from django.contrib.auth import get_user_model
+from django.db import connection, transaction
+
+import audit
+from knowledge.embeddings import embed_texts
+from knowledge.models import Chunk, FaqEntry, FaqRevision, Status
+from knowledge.text import document_text
+
+EDITABLE_FIELDS = ("question", "answer", "category", "language", "tags", "status", "owner_department_id")
+
+
+def _snapshot(entry: FaqEntry, alternatives: Sequence[str]) -> dict:
+    return {
+        **{name: getattr(entry, name) for name in EDITABLE_FIELDS},
+        "external_id": entry.external_id,
+        "alternatives": list(alternatives),
+    }
+
+
+@transaction.atomic
+def save_faq_entry(
+    *,
+    tenant_id: int,
+    question: str,
+    answer: str,
+    external_id: str = "",
+    category: str = "",
+    language: str = "zh-hant",
+    tags: Sequence[str] = (),
+    status: str = Status.DRAFT,
+    owner_department_id: int | None = None,
+    alternatives: Sequence[str] = (),
+    entry_id: int | None = None,
+    edited_by_id: int | None = None,
+) -> tuple[FaqEntry, bool]:
+    """Create an FAQ entry, or update the one with this id or external id; every change leaves a revision."""
+    fields = {
+        "question": question.strip(),
+        "answer": answer.strip(),
+        "category": category.strip(),
+        "language": language,
+        "tags": [tag.strip() for tag in tags if tag.strip()],
+        "status": status,
+        "owner_department_id": owner_department_id,
+    }
+    alternatives = [text.strip() for text in alternatives if text.strip()]
+    if entry_id is not None:
+        entry = FaqEntry.objects.select_for_update().get(pk=entry_id)
+    elif external_id:
+        entry = FaqEntry.objects.select_for_update().filter(external_id=external_id).first()
+    else:
+        entry = None
+    created = entry is None
+    if created:
+        entry = FaqEntry.objects.create(tenant_id=tenant_id, external_id=external_id, **fields)
+        changed = [*fields, "alternatives"]
+    else:
+        changed = [name for name, value in fields.items() if getattr(entry, name) != value]
+        if entry.alternatives != alternatives:
+            changed.append("alternatives")
+        if not changed:
+            return entry, False
+        for name, value in fields.items():
+            setattr(entry, name, value)
+        entry.version += 1
+        entry.save()
+    if created or {"question", "alternatives"} & set(changed):
+        _rebuild_chunks(entry, alternatives)
+    FaqRevision.objects.create(
+        tenant_id=entry.tenant_id,
+        faq_entry=entry,
+        version=entry.version,
+        edited_by_id=edited_by_id,
+        changed_fields=changed,
+        snapshot=_snapshot(entry, alternatives),
+    )
+    if "status" in changed and entry.status in _AUDITED_STATUS_EVENTS:
+        _record_status_event(entry, edited_by_id=edited_by_id)
+    return entry, created
+
+
+_AUDITED_STATUS_EVENTS = {Status.PUBLISHED: "faq_published", Status.ARCHIVED: "faq_archived"}
+
+
+def _record_status_event(entry: FaqEntry, *, edited_by_id: int | None) -> None:
+    """Publishing or archiving changes what employees are told, so it goes on the audit chain."""
+    username = ""
+    if edited_by_id is not None:
+        username = get_user_model().objects.filter(pk=edited_by_id).values_list("username", flat=True).first() or ""
+    audit.record(
+        tenant_id=entry.tenant_id,
+        kind=_AUDITED_STATUS_EVENTS[entry.status],
+        actor_user_id=edited_by_id,
+        actor_username=username,
+        payload={"faq_entry_id": entry.pk, "version": entry.version},
+    )
+
+
+def restore_revision(*, revision: FaqRevision, edited_by_id: int | None = None) -> FaqEntry:
+    """Make an earlier revision the entry's current state (itself a new revision)."""
+    snapshot = revision.snapshot
+    entry, _ = save_faq_entry(
+        tenant_id=revision.tenant_id,
+        entry_id=revision.faq_entry_id,
+        question=snapshot["question"],
+        answer=snapshot["answer"],
+        category=snapshot["category"],
+        language=snapshot["language"],
+        tags=snapshot["tags"],
+        status=snapshot["status"],
+        owner_department_id=snapshot["owner_department_id"],
+        alternatives=snapshot["alternatives"],
+        edited_by_id=edited_by_id,
+    )
+    return entry
+
+
+def set_status(*, entry_ids: Sequence[int], status: str, edited_by_id: int | None = None) -> int:
+    """Publish, archive or return to draft several entries at once; returns how many changed."""
+    changed = 0
+    for entry in FaqEntry.objects.filter(pk__in=entry_ids).exclude(status=status).prefetch_related("chunks"):
+        save_faq_entry(
+            tenant_id=entry.tenant_id,
+            entry_id=entry.pk,
+            question=entry.question,
+            answer=entry.answer,
+            category=entry.category,
+            language=entry.language,
+            tags=entry.tags,
+            status=status,
+            owner_department_id=entry.owner_department_id,
+            alternatives=entry.alternatives,
+            edited_by_id=edited_by_id,
+        )
+        changed += 1
+    return changed
+
+
+def _rebuild_chunks(entry: FaqEntry, alternatives: Sequence[str]) -> None:
+    entry.chunks.all().delete()
+    texts = [(Chunk.Kind.QUESTION, entry.question)] + [(Chunk.Kind.ALTERNATIVE, text) for text in alternatives]
+    vectors = embed_texts([text for _, text in texts])
+    chunks = Chunk.objects.bulk_create(
+        Chunk(tenant_id=entry.tenant_id, faq_entry=entry, kind=kind, text=text, position=position, embedding=vector)
+        for position, ((kind, text), vector) in enumerate(zip(texts, vectors, strict=True))
+    )
+    set_lexical_vectors(chunks)
+
+
+def set_lexical_vectors(chunks: Sequence[Chunk]) -> None:
+    """Fill the chunks' full-text vectors from Lantern's own CJK-aware tokens."""
+    if not chunks:
+        return
+    values = ", ".join(["(%s::bigint, %s::text)"] * len(chunks))
+    parameters: list = []
+    for chunk in chunks:
+        parameters += [chunk.pk, document_text(f"{chunk.heading} {chunk.text}".strip())]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE knowledge_chunk SET lexical = to_tsvector('simple', v.tokens) "  # noqa: S608 - placeholders only
+            f"FROM (VALUES {values}) AS v(id, tokens) WHERE knowledge_chunk.id = v.id",
+            parameters,
+        )
+
+
+def reembed_chunks(*, batch_size: int = 256) -> int:
+    """Recompute the embeddings of the current tenant's chunks; returns how many were embedded."""
+    chunks = list(Chunk.objects.order_by("id").only("id", "text", "heading"))
+    for start in range(0, len(chunks), batch_size):
+        batch = chunks[start : start + batch_size]
+        for chunk, vector in zip(batch, embed_texts([chunk.text for chunk in batch]), strict=True):
+            chunk.embedding = vector
+        Chunk.objects.bulk_update(batch, ["embedding"])
+        set_lexical_vectors(batch)
+    return len(chunks)

@@ -1,0 +1,223 @@
+"""The curator's forms: an FAQ entry, the list's filters and bulk actions, and file uploads."""
+
+from __future__ import annotations
+
+import re
+from pathlib import PurePath
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from knowledge.curation import FaqFilters
+from knowledge.documents import MEBIBYTE
+from knowledge.models import FaqEntry, Language, Status
+from tenancy.models import Department
+
+MAX_QUESTION_CHARS = 1000
+MAX_ANSWER_CHARS = 20000
+MAX_ALTERNATIVES = 50
+MAX_UPLOAD_BYTES = 10 * MEBIBYTE
+DOCUMENT_SUFFIXES = (".md", ".markdown", ".html", ".htm", ".txt", ".pdf", ".docx")
+SPREADSHEET_SUFFIXES = (".csv", ".xlsx")
+
+# Tags may be separated the way people type them: commas (also the Chinese ones), 、, semicolons or lines.
+_TAG_SEPARATORS = re.compile(r"[,，、;；\n]+")
+
+
+def _department_choices() -> forms.ModelChoiceField:
+    return forms.ModelChoiceField(
+        label=_("Department"), queryset=Department.objects.none(), required=False, empty_label=_("No department")
+    )
+
+
+class FaqEntryForm(forms.Form):
+    question = forms.CharField(
+        label=_("Question"),
+        max_length=MAX_QUESTION_CHARS,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("The question as employees would ask it."),
+    )
+    answer = forms.CharField(
+        label=_("Answer"),
+        max_length=MAX_ANSWER_CHARS,
+        widget=forms.Textarea(attrs={"rows": 10}),
+        help_text=_("Markdown: **bold**, lists with -, links as [text](https://…)."),
+    )
+    alternatives = forms.CharField(
+        label=_("Other ways to ask"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("One per line: colloquial wordings, typos, the other language. They are searched too."),
+    )
+    category = forms.CharField(label=_("Category"), max_length=100, required=False)
+    tags = forms.CharField(label=_("Tags"), required=False, help_text=_("Separate tags with commas."))
+    language = forms.ChoiceField(label=_("Language"), choices=Language.choices)
+    status = forms.ChoiceField(label=_("Status"), choices=Status.choices)
+    owner_department = _department_choices()
+    external_id = forms.CharField(
+        label=_("External ID"),
+        max_length=100,
+        required=False,
+        help_text=_("Your own key, used to update this entry from a spreadsheet import."),
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    unanswered = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, entry: FaqEntry | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.entry = entry
+        self.fields["owner_department"].queryset = Department.objects.order_by("name")
+        if entry is not None:
+            # The external id is the key a spreadsheet updates the entry by: it is set once, when created.
+            del self.fields["external_id"]
+
+    def clean_alternatives(self) -> list[str]:
+        lines = [line.strip() for line in self.cleaned_data["alternatives"].splitlines() if line.strip()]
+        unique = list(dict.fromkeys(lines))
+        if len(unique) > MAX_ALTERNATIVES:
+            raise forms.ValidationError(
+                _("At most %(limit)d other ways to ask fit; this has %(count)d."),
+                params={"limit": MAX_ALTERNATIVES, "count": len(unique)},
+            )
+        too_long = [line for line in unique if len(line) > MAX_QUESTION_CHARS]
+        if too_long:
+            raise forms.ValidationError(
+                _("Each way to ask may be at most %(limit)d characters."), params={"limit": MAX_QUESTION_CHARS}
+            )
+        return unique
+
+    def clean_tags(self) -> list[str]:
+        tags = [tag.strip() for tag in _TAG_SEPARATORS.split(self.cleaned_data["tags"]) if tag.strip()]
+        if any(len(tag) > 50 for tag in tags):
+            raise forms.ValidationError(_("Each tag may be at most 50 characters."))
+        return list(dict.fromkeys(tags))
+
+    def clean_external_id(self) -> str:
+        external_id = self.cleaned_data["external_id"].strip()
+        if external_id and FaqEntry.objects.filter(external_id=external_id).exists():
+            raise forms.ValidationError(_("Another FAQ entry already has this external ID."))
+        return external_id
+
+    def clean_unanswered(self) -> list[int]:
+        return [int(part) for part in self.cleaned_data["unanswered"].split(",") if part.strip().isdigit()]
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        question = (cleaned.get("question") or "").strip()
+        alternatives = cleaned.get("alternatives") or []
+        if question and question in alternatives:
+            cleaned["alternatives"] = [line for line in alternatives if line != question]
+        return cleaned
+
+
+class FaqFilterForm(forms.Form):
+    q = forms.CharField(label=_("Search"), required=False, max_length=200)
+    status = forms.ChoiceField(label=_("Status"), required=False, choices=[("", _("Any status")), *Status.choices])
+    category = forms.ChoiceField(label=_("Category"), required=False)
+    language = forms.ChoiceField(
+        label=_("Language"), required=False, choices=[("", _("Any language")), *Language.choices]
+    )
+    department = forms.ModelChoiceField(
+        label=_("Department"), queryset=Department.objects.none(), required=False, empty_label=_("Any department")
+    )
+
+    def __init__(self, *args, categories: list[str], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["category"].choices = [("", _("Any category")), *((name, name) for name in categories)]
+        self.fields["department"].queryset = Department.objects.order_by("name")
+
+    def filters(self) -> FaqFilters:
+        """The filters as chosen; a value the form rejects counts as no filter."""
+        cleaned = self.cleaned_data if self.is_valid() else {}
+        department = cleaned.get("department")
+        return FaqFilters(
+            search=cleaned.get("q", ""),
+            status=cleaned.get("status", ""),
+            category=cleaned.get("category", ""),
+            language=cleaned.get("language", ""),
+            department_id=department.pk if department else None,
+        )
+
+
+class BulkStatusForm(forms.Form):
+    ACTIONS = {"publish": Status.PUBLISHED, "archive": Status.ARCHIVED, "draft": Status.DRAFT}
+
+    action = forms.ChoiceField(
+        choices=[("publish", _("Publish")), ("archive", _("Archive")), ("draft", _("Back to draft"))]
+    )
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        entry_ids = [int(value) for value in self.data.getlist("entries") if value.isdigit()]
+        if not entry_ids:
+            raise forms.ValidationError(_("Select one or more entries first."))
+        cleaned["entry_ids"] = entry_ids
+        return cleaned
+
+    @property
+    def status(self) -> str:
+        return self.ACTIONS[self.cleaned_data["action"]]
+
+
+class StatusForm(forms.Form):
+    status = forms.ChoiceField(choices=Status.choices)
+
+
+def _check_upload(upload, suffixes: tuple[str, ...], kinds: str) -> None:
+    if PurePath(upload.name).suffix.lower() not in suffixes:
+        raise forms.ValidationError(
+            _("Lantern cannot read %(name)s: choose %(kinds)s."), params={"name": upload.name, "kinds": kinds}
+        )
+    if upload.size > MAX_UPLOAD_BYTES:
+        raise forms.ValidationError(
+            _("%(name)s is larger than 10 MB: split it into smaller files."), params={"name": upload.name}
+        )
+    if upload.size == 0:
+        raise forms.ValidationError(_("%(name)s is empty."), params={"name": upload.name})
+
+
+class FaqFileForm(forms.Form):
+    file = forms.FileField(label=_("CSV or Excel file"), widget=forms.ClearableFileInput(attrs={"accept": ".csv,.xlsx"}))
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        _check_upload(upload, SPREADSHEET_SUFFIXES, _("a .csv or .xlsx file"))
+        return upload
+
+
+class DocumentForm(forms.Form):
+    file = forms.FileField(
+        label=_("File"), widget=forms.ClearableFileInput(attrs={"accept": ",".join(DOCUMENT_SUFFIXES)})
+    )
+    title = forms.CharField(
+        label=_("Title"), max_length=300, required=False, help_text=_("Leave empty to use the document's own title.")
+    )
+    owner_department = _department_choices()
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["owner_department"].queryset = Department.objects.order_by("name")
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        _check_upload(upload, DOCUMENT_SUFFIXES, _("Markdown, HTML, text, PDF or Word (.docx)"))
+        return upload
+
+
+class DocumentFileForm(forms.Form):
+    file = forms.FileField(
+        label=_("New version of the file"),
+        widget=forms.ClearableFileInput(attrs={"accept": ",".join(DOCUMENT_SUFFIXES)}),
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        _check_upload(upload, DOCUMENT_SUFFIXES, _("Markdown, HTML, text, PDF or Word (.docx)"))
+        return upload
+
+
+class QuestionIdsForm(forms.Form):
+    questions = forms.CharField()
+
+    def clean_questions(self) -> list[int]:
+        return [int(part) for part in self.cleaned_data["questions"].split(",") if part.strip().isdigit()]
