@@ -76,9 +76,7 @@ class BreakerStore:
         """The record under the key, or a closed one."""
         raise NotImplementedError
 
-    def update(
-        self, key: str, change: Callable[[BreakerRecord], BreakerRecord]
-    ) -> tuple[BreakerRecord, BreakerRecord]:
+    def update(self, key: str, change: Callable[[BreakerRecord], BreakerRecord]) -> tuple[BreakerRecord, BreakerRecord]:
         """Apply the change atomically; returns the records before and after it."""
         raise NotImplementedError
 
@@ -95,9 +93,7 @@ class MemoryBreakerStore(BreakerStore):
         with self._lock:
             return self._records.get(key, BreakerRecord())
 
-    def update(
-        self, key: str, change: Callable[[BreakerRecord], BreakerRecord]
-    ) -> tuple[BreakerRecord, BreakerRecord]:
+    def update(self, key: str, change: Callable[[BreakerRecord], BreakerRecord]) -> tuple[BreakerRecord, BreakerRecord]:
         """Apply the change atomically; returns the records before and after it."""
         with self._lock:
             before = self._records.get(key, BreakerRecord())

@@ -127,18 +127,14 @@ class Redaction:
     placeholders: dict[str, str]
 
 
-def scan(
-    text: str, *, vocabulary: TenantVocabulary = NO_VOCABULARY, timeout_seconds: float = 2.0
-) -> ScanResult:
+def scan(text: str, *, vocabulary: TenantVocabulary = NO_VOCABULARY, timeout_seconds: float = 2.0) -> ScanResult:
     """Find personal and confidential data in text; any error or a timeout gives failed=True, HIGH."""
     try:
         analyzer = _analyzer()
         tenant_recognizers = list(_tenant_recognizers(vocabulary))
         started = time.perf_counter()
         with detection_deadline(timeout_seconds):
-            results = analyzer.analyze(
-                text=text, language=LANGUAGE, ad_hoc_recognizers=tenant_recognizers or None
-            )
+            results = analyzer.analyze(text=text, language=LANGUAGE, ad_hoc_recognizers=tenant_recognizers or None)
         elapsed = time.perf_counter() - started
         if elapsed > timeout_seconds:
             raise TimeoutError(f"PII detection took {elapsed:.3f} s")
@@ -191,8 +187,7 @@ def redact(text: str, findings: Sequence[Finding]) -> Redaction:
     anonymized = _anonymizer().anonymize(
         text=text,
         analyzer_results=[
-            AnonymizerInput(finding.entity_type, finding.start, finding.end, finding.score)
-            for finding in kept
+            AnonymizerInput(finding.entity_type, finding.start, finding.end, finding.score) for finding in kept
         ],
         operators=dict.fromkeys(numbers, operator),
         # Two names separated by a space must stay two placeholders, each restorable.
@@ -255,9 +250,7 @@ def _analyzer() -> AnalyzerEngine:
         context_aware_enhancer=CharacterWindowContextEnhancer(),
     )
     # Compiles every recognizer's patterns once, before request threads share them.
-    analyzer.analyze(
-        text="warm up 0912-345-678 a@b.com https://x.tw A123456789 帳號 12345678901", language=LANGUAGE
-    )
+    analyzer.analyze(text="warm up 0912-345-678 a@b.com https://x.tw A123456789 帳號 12345678901", language=LANGUAGE)
     return analyzer
 
 

@@ -259,6 +259,9 @@ _NOT_A_PHONE = regex.compile(
     r"|[0-9]{1,3}(?:\.[0-9]{1,3}){3}(?:/[0-9]{1,2})?"  # IPv4 addresses and networks
 )
 _MAC_ADDRESS = regex.compile(r"(?:[0-9A-F]{2}[:-]){5}[0-9A-F]{2}|(?:[0-9A-F]{4}\.){2}[0-9A-F]{4}", regex.IGNORECASE)
+# National numbers begin with the trunk prefix 0 in some regions, never in others.
+_NO_TRUNK_PREFIX_REGIONS = frozenset({"US", "CA"})
+_TRUNK_PREFIX_ONLY_REGIONS = frozenset({"TW", "GB", "DE", "FR", "IL"})
 _SERVICE_NUMBER_TYPES = frozenset({phonenumbers.PhoneNumberType.TOLL_FREE, phonenumbers.PhoneNumberType.PREMIUM_RATE})
 
 
@@ -299,11 +302,12 @@ class RegionalPhoneRecognizer(PhoneRecognizer):
             # phonenumbers only reads a few characters either side, to reject digits glued to letters.
             window_start = max(0, candidate.start() - 2)
             window = text[window_start : candidate.end() + 2]
-            regions: Sequence[str] = self.supported_regions
             if candidate.group().isdigit() and not context_is_near(
                 text, candidate.start(), candidate.end(), self.context
             ):
-                regions = ("TW",)
+                regions: Sequence[str] = ("TW",)
+            else:
+                regions = self._plausible_regions(candidate.group())
             for region in regions:
                 matches = list(phonenumbers.PhoneNumberMatcher(window, region, leniency=self.leniency))
                 for match in matches:
@@ -312,6 +316,15 @@ class RegionalPhoneRecognizer(PhoneRecognizer):
                 if matches:
                     break
         return EntityRecognizer.remove_duplicates(results)
+
+    def _plausible_regions(self, candidate: str) -> Sequence[str]:
+        """The regions whose numbers could be written so: each region tried costs a full parse."""
+        written = candidate.lstrip("(（ ")
+        if written.startswith(("+", "＋")):
+            return self.supported_regions[:1]  # an international number parses alike in every region
+        if written.startswith(("0", "０")):
+            return [region for region in self.supported_regions if region not in _NO_TRUNK_PREFIX_REGIONS]
+        return [region for region in self.supported_regions if region not in _TRUNK_PREFIX_ONLY_REGIONS]
 
     def _at(self, start: int, end: int, region: str) -> RecognizerResult:
         result = _result(self, start, end, self.SCORE)
@@ -496,6 +509,8 @@ class VocabularyRecognizer(LocalRecognizer):
                 self.terms_by_prefix.setdefault(term[:2], []).append(term)
         for candidates in self.terms_by_prefix.values():
             candidates.sort(key=len, reverse=True)
+        # Finds, in C, the few positions where some word could start; Python then checks only those.
+        self.prefix_positions = regex.compile(r"(?=\L<prefixes>)", prefixes=list(self.terms_by_prefix))
         super().__init__(supported_entities=[entity_type], supported_language=LANGUAGE)
 
     def load(self) -> None:
@@ -505,16 +520,19 @@ class VocabularyRecognizer(LocalRecognizer):
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
     ) -> list[RecognizerResult]:
         """Every occurrence of a listed word, longest first, not overlapping."""
+        if not self.terms_by_prefix:
+            return []
         folded, positions = self._fold(text)
         results = []
-        index = 0
-        while index < len(folded) - 1:
-            end = self._match_end(folded, index)
-            if end is None:
-                index += 1
+        covered_until = 0
+        for candidate in self.prefix_positions.finditer(folded):
+            index = candidate.start()
+            if index < covered_until:
                 continue
-            results.append(_result(self, positions[index], positions[end - 1] + 1, self.score))
-            index = end
+            end = self._match_end(folded, index)
+            if end is not None:
+                results.append(_result(self, positions[index], positions[end - 1] + 1, self.score))
+                covered_until = end
         return results
 
     def _match_end(self, folded: str, index: int) -> int | None:
@@ -628,7 +646,7 @@ SALARY_WORDS = """
 """
 _SALARY_WORD = regex.compile(_terms_pattern(SALARY_WORDS), regex.IGNORECASE)
 _AMOUNT = regex.compile(
-    r"(?:NT\$|NTD|TWD|US\$|USD|\$|＄|新台幣|台幣)\s?[0-9０-９][0-9０-９,，]*(?:\.[0-9]+)?\s?(?:萬|千|k(?![a-z]))?"
+    r"(?:NT\$|NTD|TWD|US\$|USD|\$|＄|新台幣|台幣)\s?[0-9０-９][0-9０-９,，]*(?:\.[0-9]+)?(?:\s?(?:萬|千|k(?![a-z])))?"
     r"|[0-9０-９][0-9０-９,，]*(?:\.[0-9]+)?\s?(?:萬|千|k(?![a-z])|元|塊|NTD|TWD|USD|dollars)"
     r"|(?<![0-9])[0-9]{1,3}(?:,[0-9]{3})+(?![0-9])"
     # Bare numbers of four or more digits, but not a year, a date or a count of months or days.
@@ -720,13 +738,8 @@ class SpecialCategoryRecognizer(LocalRecognizer):
     ENTITIES = ("HEALTH", "SALARY", "DISCIPLINARY", "HARASSMENT", "RELIGION", "SEXUAL_ORIENTATION")
 
     def __init__(self) -> None:
-        self.patterns = [
-            (
-                "SALARY" if category == "SALARY_CHANGE" else category,
-                regex.compile(_terms_pattern(listing), regex.IGNORECASE),
-            )
-            for category, listing in SPECIAL_CATEGORY_TERMS.items()
-        ]
+        groups = (f"(?P<{category}>{_terms_pattern(listing)})" for category, listing in SPECIAL_CATEGORY_TERMS.items())
+        self.terms = regex.compile("|".join(groups), regex.IGNORECASE)
         super().__init__(supported_entities=list(self.ENTITIES), supported_language=LANGUAGE)
 
     def load(self) -> None:
@@ -737,13 +750,13 @@ class SpecialCategoryRecognizer(LocalRecognizer):
     ) -> list[RecognizerResult]:
         """Special-category terms and salary amounts: disclosed ones scored, unattributed ones at 0."""
         results = []
-        for entity_type, pattern in self.patterns:
-            for match in pattern.finditer(text):
-                clause_start, clause_end = _bounds(text, match.start(), match.end(), _CLAUSE_BREAK)
-                if _CONDITIONAL.search(text, clause_start, clause_end):
-                    continue
-                disclosed = _disclosed(text, clause_start, match.start(), match.end(), clause_end)
-                results.append(self._scored(text, match.start(), match.end(), entity_type, disclosed))
+        for match in self.terms.finditer(text):
+            clause_start, clause_end = _bounds(text, match.start(), match.end(), _CLAUSE_BREAK)
+            if _CONDITIONAL.search(text, clause_start, clause_end):
+                continue
+            disclosed = _disclosed(text, clause_start, match.start(), match.end(), clause_end)
+            entity_type = "SALARY" if match.lastgroup == "SALARY_CHANGE" else str(match.lastgroup)
+            results.append(self._scored(text, match.start(), match.end(), entity_type, disclosed))
         results.extend(self._salary_amounts(text))
         return results
 

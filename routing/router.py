@@ -24,7 +24,19 @@ class Policy:
     faq_confidence_threshold: float = 0.5
     allow_redacted_cloud: bool = False
     refuse_entities: frozenset[str] = frozenset()
+    keep_local_entities: frozenset[str] = frozenset()  # never sent to the cloud, even redacted
     local_only_departments: frozenset[str] = frozenset()
+    department_modes: tuple[tuple[str, str], ...] = ()  # (department code, mode) pairs
+
+    def department_mode(self, department_code: str) -> str:
+        """The mode a department's questions follow instead of the tenant's, or "" when none."""
+        if department_code in self.local_only_departments:
+            return "local_only"
+        return dict(self.department_modes).get(department_code, "")
+
+    def may_redact_for_cloud(self, entity_types: Sequence[str]) -> bool:
+        """Whether text with these kinds of data may go to the cloud once they are replaced by placeholders."""
+        return self.allow_redacted_cloud and not set(entity_types) & self.keep_local_entities
 
 
 @dataclass(frozen=True)
@@ -58,23 +70,30 @@ def decide(
     department_code: str,
     over_budget: bool,
     health: BackendHealth,
+    history_entity_types: Sequence[str] = (),
 ) -> Decision:
-    """Choose where a question is answered. Pure: same facts, same decision. Sensitive text never goes to the cloud
-    unless the policy allows redacted text and the caller redacts it."""
+    """Choose where a question is answered. Pure: same facts, same decision. Sensitive text, in the question or
+    in earlier turns, never goes to the cloud unless the policy allows redacted text and the caller redacts it."""
     reasons: list[str] = [f"pii:{entity}" for entity in sorted(set(entity_types))]
+    reasons += [f"history_pii:{entity}" for entity in sorted(set(history_entity_types))]
     if detection_failed:
         reasons.append("pii_check_failed")
-    sensitive = bool(entity_types) or detection_failed
+    found = {*entity_types, *history_entity_types}
+    sensitive = bool(found) or detection_failed
     local_chain = _local_chain(health, reasons)
 
-    refused = sorted(set(entity_types) & policy.refuse_entities)
-    if refused:
+    if found & policy.refuse_entities:
         return Decision(Target.REFUSE, (), (*reasons, "policy:refuse"), sensitive=True)
 
     if policy.mode == "local_only":
         return _local(local_chain, (*reasons, "mode:local_only"), sensitive)
-    if department_code in policy.local_only_departments:
-        return _local(local_chain, (*reasons, f"department:{department_code}"), sensitive)
+    mode = policy.mode
+    department_mode = policy.department_mode(department_code)
+    if department_mode:
+        reasons.append(f"department:{department_code}")
+        mode = department_mode
+    if mode == "local_only":
+        return _local(local_chain, reasons, sensitive)
 
     can_use_cloud = health.cloud_available and not over_budget
     if not health.cloud_available:
@@ -82,8 +101,8 @@ def decide(
     else:
         cloud_block = "budget_exceeded" if over_budget else ""
 
-    if policy.mode == "cloud_only":
-        if sensitive and not (policy.allow_redacted_cloud and not detection_failed):
+    if mode == "cloud_only":
+        if sensitive and not (policy.may_redact_for_cloud(sorted(found)) and not detection_failed):
             return Decision(
                 Target.EXTRACTIVE,
                 (Target.REFUSE,),

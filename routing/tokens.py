@@ -37,21 +37,14 @@ def count_tokens(text: str) -> int:
     encoding = tokenizer.encode(text, add_special_tokens=False)
     # WordPiece gives up on words over 100 characters with one unknown token; count those by length instead.
     unknown = [
-        end - start
-        for token, (start, end) in zip(encoding.tokens, encoding.offsets, strict=True)
-        if token == UNKNOWN
+        end - start for token, (start, end) in zip(encoding.tokens, encoding.offsets, strict=True) if token == UNKNOWN
     ]
-    return (
-        len(encoding.ids) - len(unknown) + sum(math.ceil(length / CHARACTERS_PER_TOKEN) for length in unknown)
-    )
+    return len(encoding.ids) - len(unknown) + sum(math.ceil(length / CHARACTERS_PER_TOKEN) for length in unknown)
 
 
 def count_message_tokens(messages: Iterable[Mapping[str, str]]) -> int:
     """Estimated number of prompt tokens of chat messages, with the chat format's overhead."""
-    return (
-        sum(TOKENS_PER_MESSAGE + count_tokens(message.get("content", "")) for message in messages)
-        + TOKENS_PER_REPLY
-    )
+    return sum(TOKENS_PER_MESSAGE + count_tokens(message.get("content", "")) for message in messages) + TOKENS_PER_REPLY
 
 
 def _count_by_characters(text: str) -> int:

@@ -70,9 +70,7 @@ class BackendErrorKind(StrEnum):
 class BackendError(Exception):
     """A backend could not answer. The message names the backend and the failure, never the question."""
 
-    def __init__(
-        self, message: str, *, backend: str, kind: BackendErrorKind, status_code: int | None = None
-    ) -> None:
+    def __init__(self, message: str, *, backend: str, kind: BackendErrorKind, status_code: int | None = None) -> None:
         super().__init__(f"{backend} backend {message}")
         self.backend = backend
         self.kind = kind
@@ -100,9 +98,7 @@ class AnswerStream(Iterator[str]):
     BackendError. Leaving the `with` block early closes the connection to the backend.
     """
 
-    def __init__(
-        self, *, backend: Backend, reply: Reply, messages: Sequence[dict[str, str]], started: float
-    ) -> None:
+    def __init__(self, *, backend: Backend, reply: Reply, messages: Sequence[dict[str, str]], started: float) -> None:
         self._backend = backend
         self._reply = reply
         self._messages = messages
@@ -201,9 +197,7 @@ class Backend:
         language: str = "en",
     ) -> AnswerStream:
         """Start answering; raises BackendError at once when the backend is refused, unreachable or down."""
-        return self._open(
-            question=question, sources=sources, history=history, language=language, streaming=True
-        )
+        return self._open(question=question, sources=sources, history=history, language=language, streaming=True)
 
     def generate(
         self,
@@ -230,9 +224,7 @@ class Backend:
         language: str,
         streaming: bool,
     ) -> AnswerStream:
-        messages = prompts.build_messages(
-            question=question, sources=sources, history=history, language=language
-        )
+        messages = prompts.build_messages(question=question, sources=sources, history=history, language=language)
         if not self.breaker.before_call():
             raise BackendError(
                 "refused the call: circuit open after repeated failures",

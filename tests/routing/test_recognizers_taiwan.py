@@ -205,3 +205,24 @@ def test_predefined_recognizers_find_values_glued_to_chinese_characters(sentence
 
 def test_credit_card_with_a_wrong_luhn_digit_is_not_found():
     assert found("我的信用卡號4111111111111112被盜刷", "CREDIT_CARD") == []
+
+
+@pytest.mark.parametrize(
+    "look_alike",
+    [
+        "版本 10.0.19045 要更新嗎",
+        "Version 10.0.19045.3803 is installed",
+        "到職日 2024-03-15，年資怎麼算",
+        "I started on 2024-03-15.",
+        "工單 INC0012345678 還沒結案",
+        "Ticket INC0012345678 is still open",
+        "分機 1234 沒人接",
+        "ext. 1234",
+        "訂單編號 20240315001",
+        "order number 1234567890123",
+        "報帳單號 2024031500123",
+    ],
+)
+def test_no_taiwan_recognizer_fires_on_versions_dates_tickets_extensions_or_order_numbers(look_alike):
+    taiwan_kinds = {"TW_NATIONAL_ID", "TW_RESIDENT_CERTIFICATE", "PHONE_NUMBER", "BANK_ACCOUNT"}
+    assert {f.entity_type for f in pii.scan(look_alike).findings} & taiwan_kinds == set()

@@ -68,9 +68,7 @@ def test_local_only_never_uses_the_cloud_even_for_long_questions():
 
 
 def test_department_override_keeps_legal_local():
-    decision = decide(
-        **facts(policy=Policy(local_only_departments=frozenset({"LEGAL"})), department_code="LEGAL")
-    )
+    decision = decide(**facts(policy=Policy(local_only_departments=frozenset({"LEGAL"})), department_code="LEGAL"))
     assert Target.CLOUD not in decision.chain
     assert "department:LEGAL" in decision.reasons
 
