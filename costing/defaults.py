@@ -88,9 +88,7 @@ def write_defaults(*, tenant_id: int, models: Any, using: str = "default") -> Se
     _, settings_created = models.CostingSettings.unscoped.using(using).get_or_create(
         tenant_id=tenant_id, defaults={"deployed_profile": first_profile}
     )
-    return SeedResult(
-        prices=prices, gpu_profiles=profiles, exchange_rates=rates, settings_created=settings_created
-    )
+    return SeedResult(prices=prices, gpu_profiles=profiles, exchange_rates=rates, settings_created=settings_created)
 
 
 def seed_tenant(*, tenant_id: int) -> SeedResult:

@@ -145,16 +145,12 @@ def cloud_cost(
     cached_tokens_in is the part of tokens_in served from the provider's prompt cache (as OpenAI
     reports it: prompt tokens include the cached ones); without a cached price it costs the input price.
     """
-    tokens_in, tokens_out, cached_tokens_in = (
-        as_decimal(count) for count in (tokens_in, tokens_out, cached_tokens_in)
-    )
+    tokens_in, tokens_out, cached_tokens_in = (as_decimal(count) for count in (tokens_in, tokens_out, cached_tokens_in))
     if min(tokens_in, tokens_out, cached_tokens_in) < 0:
         raise ValueError("token counts cannot be negative")
     if cached_tokens_in > tokens_in:
         raise ValueError("cached input tokens are part of the input tokens and cannot exceed them")
-    cached_price = (
-        price.input_per_million if price.cached_input_per_million is None else price.cached_input_per_million
-    )
+    cached_price = price.input_per_million if price.cached_input_per_million is None else price.cached_input_per_million
     fresh_tokens_in = tokens_in - cached_tokens_in
     total = (
         fresh_tokens_in * price.input_per_million
@@ -170,18 +166,14 @@ def price_in_effect(prices: Iterable[Price], *, provider: str, model: str, on: d
     Adding a later price never changes what an earlier day resolves to, so history is never rewritten.
     """
     candidates = [
-        price
-        for price in prices
-        if price.provider == provider and price.model == model and price.effective_from <= on
+        price for price in prices if price.provider == provider and price.model == model and price.effective_from <= on
     ]
     if not candidates:
         raise PriceNotFound(f"no price for {provider}/{model} in effect on {on.isoformat()}")
     latest = max(price.effective_from for price in candidates)
     in_effect = [price for price in candidates if price.effective_from == latest]
     if len(in_effect) > 1:
-        raise ValueError(
-            f"{provider}/{model} has {len(in_effect)} prices effective from {latest.isoformat()}"
-        )
+        raise ValueError(f"{provider}/{model} has {len(in_effect)} prices effective from {latest.isoformat()}")
     return in_effect[0]
 
 
@@ -301,12 +293,8 @@ def monthly_cost(profile: GpuProfile, *, gpus: int = 1) -> CostBreakdown:
     rate = profile.exchange_rate
     energy = energy_per_month_kwh(profile, gpus=gpus)
     hardware = rate.state(_hardware_per_month(profile, gpus), profile.currency, quantum=WHOLE_UNIT)
-    power = rate.state(
-        energy * profile.electricity_price_per_kwh, profile.electricity_currency, quantum=WHOLE_UNIT
-    )
-    staff = rate.state(
-        profile.staff_fte * profile.staff_monthly_cost_per_fte, profile.currency, quantum=WHOLE_UNIT
-    )
+    power = rate.state(energy * profile.electricity_price_per_kwh, profile.electricity_currency, quantum=WHOLE_UNIT)
+    staff = rate.state(profile.staff_fte * profile.staff_monthly_cost_per_fte, profile.currency, quantum=WHOLE_UNIT)
     other = rate.state(profile.other_monthly_cost, profile.currency, quantum=WHOLE_UNIT)
     return CostBreakdown(
         profile_name=profile.name,
@@ -626,9 +614,7 @@ def compare_strategies(
     if multiplier < 0:
         raise ValueError("the multiplier cannot be negative")
     model = usage.model
-    cloud_only_exact = (
-        cloud_cost(cloud_price, model.tokens_in, model.tokens_out, model.cached_tokens_in) * multiplier
-    )
+    cloud_only_exact = cloud_cost(cloud_price, model.tokens_in, model.tokens_out, model.cached_tokens_in) * multiplier
     cloud_only = _cloud_money(cloud_only_exact, cloud_price, exchange_rate)
     hybrid_cloud_exact = (
         cloud_cost(cloud_price, usage.cloud.tokens_in, usage.cloud.tokens_out, usage.cloud.cached_tokens_in)
@@ -639,9 +625,7 @@ def compare_strategies(
     comparisons = []
     for profile in profiles:
         local_only = estimate_local(profile, tokens=model.tokens * multiplier, period_days=period_days)
-        hybrid_local = estimate_local(
-            profile, tokens=usage.local.tokens * multiplier, period_days=period_days
-        )
+        hybrid_local = estimate_local(profile, tokens=usage.local.tokens * multiplier, period_days=period_days)
         comparisons.append(
             ProfileComparison(
                 profile_name=profile.name,

@@ -156,9 +156,7 @@ class GpuProfile(TenantOwnedModel):
     other_monthly_cost = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal(0))
     currency = models.CharField(max_length=3, choices=Currency.choices, default=Currency.USD)
     throughput_tokens_per_second = models.DecimalField(max_digits=10, decimal_places=1, default=Decimal(1000))
-    allocation_basis = models.CharField(
-        max_length=20, choices=AllocationBasis.choices, default=AllocationBasis.TOKENS
-    )
+    allocation_basis = models.CharField(max_length=20, choices=AllocationBasis.choices, default=AllocationBasis.TOKENS)
     notes = models.TextField(blank=True)
 
     class Meta:
@@ -201,9 +199,7 @@ class GpuProfile(TenantOwnedModel):
 class CostingSettings(TenantOwnedModel):
     """A tenant's costing choices: the deployment in use, app-server cost and where budget alerts go."""
 
-    deployed_profile = models.ForeignKey(
-        GpuProfile, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    deployed_profile = models.ForeignKey(GpuProfile, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     app_server_monthly_cost = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal(0))
     app_server_currency = models.CharField(max_length=3, choices=Currency.choices, default=Currency.USD)
     alert_emails = models.TextField(blank=True)

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from costing import model as cost_model
 from costing.models import CostingSettings, GpuProfile
@@ -50,6 +51,8 @@ def save_gpu_profile(*, tenant_id: int, fields: Mapping[str, Any], profile_id: i
         if name in fields:
             setattr(profile, name, fields[name])
     profile.full_clean(exclude=["tenant"])
+    if GpuProfile.objects.filter(name=profile.name).exclude(pk=profile.pk).exists():
+        raise ValidationError(_("A GPU profile is already called %(name)s.") % {"name": profile.name})
     try:
         profile.as_gpu_profile(exchange_rate=cost_model.ExchangeRate(ntd_per_usd=1, on=date.min))
     except ValueError as error:
@@ -60,7 +63,7 @@ def save_gpu_profile(*, tenant_id: int, fields: Mapping[str, Any], profile_id: i
 
 def costing_settings(*, tenant_id: int) -> CostingSettings:
     """The tenant's costing settings, created empty the first time they are asked for."""
-    row, _ = CostingSettings.objects.select_related("deployed_profile").get_or_create(tenant_id=tenant_id)
+    row, _created = CostingSettings.objects.select_related("deployed_profile").get_or_create(tenant_id=tenant_id)
     return row
 
 
@@ -76,9 +79,11 @@ def save_costing_settings(*, tenant_id: int, fields: Mapping[str, Any]) -> Costi
     return row
 
 
-def deployment_cost(*, profile: GpuProfile, on: date) -> cost_model.CostBreakdown:
+def deployment_cost(
+    *, profile: GpuProfile, on: date, exchange_rate: cost_model.ExchangeRate | None = None
+) -> cost_model.CostBreakdown:
     """A profile's monthly cost, line by line in USD and NTD, at the exchange rate in effect on a day."""
-    gpu_profile = profile.as_gpu_profile(exchange_rate=exchange_rate_on(on=on))
+    gpu_profile = profile.as_gpu_profile(exchange_rate=exchange_rate or exchange_rate_on(on=on))
     return cost_model.monthly_cost(gpu_profile, gpus=profile.gpus)
 
 

@@ -23,9 +23,7 @@ class Migration(migrations.Migration):
             fields=[
                 (
                     "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
+                    models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID"),
                 ),
                 ("occurred_at", models.DateTimeField()),
                 ("route", models.CharField(max_length=20)),
@@ -64,9 +62,7 @@ class Migration(migrations.Migration):
             options={
                 "ordering": ["-occurred_at"],
                 "indexes": [
-                    models.Index(
-                        fields=["tenant", "department", "occurred_at"], name="usage_department_time"
-                    ),
+                    models.Index(fields=["tenant", "department", "occurred_at"], name="usage_department_time"),
                     models.Index(fields=["correlation_id"], name="usage_correlation"),
                 ],
             },

@@ -101,9 +101,7 @@ def test_gpt_4o_mini_for_a_small_team_costs_0_375_a_day_and_11_25_a_month():
     assert (price.input_per_million, price.output_per_million) == (Decimal("0.15"), Decimal("0.60"))
     assert cloud_cost(price, day.tokens_in, day.tokens_out) == Decimal("0.375")
 
-    month = RouteUsage(
-        questions=day.questions * 30, tokens_in=day.tokens_in * 30, tokens_out=day.tokens_out * 30
-    )
+    month = RouteUsage(questions=day.questions * 30, tokens_in=day.tokens_in * 30, tokens_out=day.tokens_out * 30)
     comparison = compare_strategies(
         usage=UsageSummary(cloud=month), cloud_price=price, profiles=[], period_days=30, exchange_rate=RATE
     )
@@ -199,9 +197,7 @@ def test_a_breakdown_always_adds_up_as_printed(
 
 def test_a_float_price_is_refused():
     with pytest.raises(TypeError):
-        Price(
-            provider="openai", model="gpt-4o-mini", input_per_million=0.15, output_per_million=Decimal("0.6")
-        )
+        Price(provider="openai", model="gpt-4o-mini", input_per_million=0.15, output_per_million=Decimal("0.6"))
 
 
 # Cloud prices
@@ -216,9 +212,7 @@ def test_cached_input_tokens_cost_the_cached_price_and_count_as_part_of_the_inpu
 
 
 def test_without_a_cached_price_cached_tokens_cost_the_input_price():
-    price = Price(
-        provider="local-vendor", model="m", input_per_million=Decimal(1), output_per_million=Decimal(2)
-    )
+    price = Price(provider="local-vendor", model="m", input_per_million=Decimal(1), output_per_million=Decimal(2))
 
     assert cloud_cost(price, 1_000_000, 0, cached_tokens_in=1_000_000) == Decimal(1)
 
@@ -298,9 +292,7 @@ def test_the_seed_price_list_covers_the_common_cloud_models():
         assert price.currency == "USD"
         assert price.effective_from <= price_list.taken_on
         assert price.source
-        assert (
-            price.cached_input_per_million is None or price.cached_input_per_million < price.input_per_million
-        )
+        assert price.cached_input_per_million is None or price.cached_input_per_million < price.input_per_million
         assert price.input_per_million < price.output_per_million
 
 
@@ -345,9 +337,7 @@ def test_leftover_cents_go_to_the_larger_remainders_then_to_the_larger_users():
 
 usage_maps = st.dictionaries(
     keys=st.integers(min_value=1, max_value=10_000),
-    values=st.one_of(
-        st.integers(min_value=0, max_value=10**9), st.decimals(min_value=0, max_value=10**6, places=3)
-    ),
+    values=st.one_of(st.integers(min_value=0, max_value=10**9), st.decimals(min_value=0, max_value=10**6, places=3)),
     max_size=60,
 )
 
@@ -402,9 +392,7 @@ def test_questions_are_summed_by_route():
         ]
     )
 
-    assert summary.local == RouteUsage(
-        questions=1, tokens_in=1_000, tokens_out=200, gpu_seconds=Decimal("1.5")
-    )
+    assert summary.local == RouteUsage(questions=1, tokens_in=1_000, tokens_out=200, gpu_seconds=Decimal("1.5"))
     assert summary.cloud == RouteUsage(questions=1, tokens_in=3_000, tokens_out=500, cached_tokens_in=1_000)
     assert summary.without_model_questions == 2
     assert summary.model.tokens == 4_700
@@ -505,9 +493,7 @@ def test_below_break_even_the_cloud_is_cheaper_and_at_it_self_hosting_is_not_dea
 
 
 def test_the_comparison_reports_the_break_even_and_self_hosting_wins_above_it():
-    gpt_4o = price_in_effect(
-        load_price_list().prices, provider="openai", model="gpt-4o", on=date(2026, 11, 28)
-    )
+    gpt_4o = price_in_effect(load_price_list().prices, provider="openai", model="gpt-4o", on=date(2026, 11, 28))
     per_question = RouteUsage(questions=1, tokens_in=4_000, tokens_out=1_500)
     point = break_even(a100_bought_outright(), gpt_4o, mix=per_question)
     assert (point.questions_per_month, point.gpus) == (58_760, 1)
@@ -530,10 +516,7 @@ def test_the_comparison_reports_the_break_even_and_self_hosting_wins_above_it():
 def test_a_gpu_too_slow_to_pay_for_itself_never_breaks_even():
     crawling = a100_bought_outright(throughput_tokens_per_second=Decimal(1))
 
-    assert (
-        break_even(crawling, gpt_4o_mini(), mix=RouteUsage(questions=1, tokens_in=4_000, tokens_out=1_500))
-        is None
-    )
+    assert break_even(crawling, gpt_4o_mini(), mix=RouteUsage(questions=1, tokens_in=4_000, tokens_out=1_500)) is None
 
 
 # Budgets
