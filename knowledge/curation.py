@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from knowledge.faqs import save_faq_entry
@@ -71,6 +71,14 @@ class FieldChange:
     def label(self) -> str:
         return str(FIELD_LABELS.get(self.name, self.name))
 
+    @property
+    def is_text(self) -> bool:
+        return self.name in _TEXT_FIELDS
+
+    @property
+    def is_list(self) -> bool:
+        return self.name in _LIST_FIELDS
+
 
 @dataclass(frozen=True)
 class RevisionChanges:
@@ -109,6 +117,12 @@ def filter_faq_entries(*, filters: FaqFilters) -> QuerySet[FaqEntry]:
     return entries.order_by("-updated_at", "-id")
 
 
+def with_alternatives(entries: QuerySet[FaqEntry]) -> QuerySet[FaqEntry]:
+    """The entries with their alternative phrasings loaded in one more query, without the chunks' vectors."""
+    chunks = Chunk.objects.filter(kind=Chunk.Kind.ALTERNATIVE).only("id", "faq_entry_id", "kind", "text")
+    return entries.prefetch_related(Prefetch("chunks", queryset=chunks))
+
+
 def status_counts() -> dict[str, int]:
     """How many of the current tenant's entries are in each status."""
     counts = dict(FaqEntry.objects.values_list("status").annotate(count=Count("id")).values_list("status", "count"))
@@ -117,7 +131,8 @@ def status_counts() -> dict[str, int]:
 
 def faq_categories() -> list[str]:
     """The categories the current tenant's entries use, in order."""
-    return list(FaqEntry.objects.exclude(category="").order_by("category").values_list("category", flat=True).distinct())
+    categories = FaqEntry.objects.exclude(category="").order_by("category").values_list("category", flat=True)
+    return list(categories.distinct())
 
 
 @transaction.atomic
@@ -224,24 +239,27 @@ def text_changes(before: str, after: str) -> tuple[DiffPiece, ...]:
     """The after text as pieces kept, removed and added, word by word (character by character for Chinese)."""
     old, new = _DIFF_TOKEN.findall(before), _DIFF_TOKEN.findall(after)
     pieces: list[DiffPiece] = []
+    removed, added = "", ""
 
-    def add(kind: str, tokens: Sequence[str]) -> None:
-        text = "".join(tokens)
-        if not text:
-            return
-        if pieces and pieces[-1].kind == kind:
-            pieces[-1] = DiffPiece(kind, pieces[-1].text + text)
-        else:
-            pieces.append(DiffPiece(kind, text))
+    def flush() -> None:
+        nonlocal removed, added
+        pieces.extend(DiffPiece(kind, text) for kind, text in (("removed", removed), ("added", added)) if text)
+        removed, added = "", ""
 
-    for operation, old_start, old_end, new_start, new_end in difflib.SequenceMatcher(
-        None, old, new, autojunk=False
-    ).get_opcodes():
-        if operation == "equal":
-            add("same", old[old_start:old_end])
+    matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
+    for operation, old_start, old_end, new_start, new_end in matcher.get_opcodes():
+        kept = "".join(old[old_start:old_end]) if operation == "equal" else ""
+        # A space kept between two changes reads better as part of one change than as its own piece.
+        if operation != "equal" or (kept.isspace() and (removed or added) and new_end < len(new)):
+            removed += "".join(old[old_start:old_end])
+            added += "".join(new[new_start:new_end])
             continue
-        add("removed", old[old_start:old_end])
-        add("added", new[new_start:new_end])
+        flush()
+        if pieces and pieces[-1].kind == "same":
+            pieces[-1] = DiffPiece("same", pieces[-1].text + kept)
+        else:
+            pieces.append(DiffPiece("same", kept))
+    flush()
     return tuple(pieces)
 
 

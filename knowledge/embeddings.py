@@ -33,7 +33,8 @@ def _load_model(name: str):
     if dimensions != settings.LANTERN_EMBEDDING_DIMENSIONS:
         raise RuntimeError(
             f"Embedding model {name} gives {dimensions} dimensions; the database stores "
-            f"{settings.LANTERN_EMBEDDING_DIMENSIONS}. Choose a {settings.LANTERN_EMBEDDING_DIMENSIONS}-dimension model."
+            f"{settings.LANTERN_EMBEDDING_DIMENSIONS}. "
+            f"Choose a {settings.LANTERN_EMBEDDING_DIMENSIONS}-dimension model."
         )
     return model
 
@@ -48,17 +49,23 @@ def embed_texts(texts: Sequence[str], *, batch_size: int = 64) -> np.ndarray:
     """Unit-length embeddings for a batch of passages."""
     if not texts:
         return np.zeros((0, settings.LANTERN_EMBEDDING_DIMENSIONS), dtype=np.float32)
-    return get_model().encode(
+    vectors = get_model().encode(
         list(texts), batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
     )
+    return vectors.astype(np.float32, copy=False)
+
+
+def query_cache_key(text: str) -> str:
+    """The cache key of a question's embedding under the configured model."""
+    return "embedding:" + hashlib.sha256(f"{model_name()}\0{text}".encode()).hexdigest()
 
 
 def embed_query(text: str) -> np.ndarray:
     """The embedding of one question, cached so a repeated question costs no model call."""
-    key = "embedding:" + hashlib.sha256(f"{model_name()}\0{text}".encode()).hexdigest()
+    key = query_cache_key(text)
     cached = django_cache.get(key)
     if cached is not None:
         return np.frombuffer(cached, dtype=np.float32)
-    vector = embed_texts([text])[0].astype(np.float32)
+    vector = embed_texts([text])[0]
     django_cache.set(key, vector.tobytes(), QUERY_CACHE_SECONDS)
     return vector

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
@@ -10,7 +10,7 @@ from django.db import connection, transaction
 import audit
 from knowledge.embeddings import embed_texts
 from knowledge.models import Chunk, FaqEntry, FaqRevision, Status
-from knowledge.text import document_text
+from knowledge.text import index_tokens
 
 EDITABLE_FIELDS = ("question", "answer", "category", "language", "tags", "status", "owner_department_id")
 
@@ -38,8 +38,13 @@ def save_faq_entry(
     alternatives: Sequence[str] = (),
     entry_id: int | None = None,
     edited_by_id: int | None = None,
+    embeddings: Mapping[str, Sequence[float]] | None = None,
 ) -> tuple[FaqEntry, bool]:
-    """Create an FAQ entry, or update the one with this id or external id; every change leaves a revision."""
+    """Create an FAQ entry, or update the one with this id or external id; every change leaves a revision.
+
+    embeddings may hold vectors already computed for the question and alternatives (an import embeds a
+    batch of rows at once); texts not in it are embedded here.
+    """
     fields = {
         "question": question.strip(),
         "answer": answer.strip(),
@@ -71,7 +76,7 @@ def save_faq_entry(
         entry.version += 1
         entry.save()
     if created or {"question", "alternatives"} & set(changed):
-        _rebuild_chunks(entry, alternatives)
+        _rebuild_chunks(entry, alternatives, embeddings or {})
     FaqRevision.objects.create(
         tenant_id=entry.tenant_id,
         faq_entry=entry,
@@ -142,10 +147,12 @@ def set_status(*, entry_ids: Sequence[int], status: str, edited_by_id: int | Non
     return changed
 
 
-def _rebuild_chunks(entry: FaqEntry, alternatives: Sequence[str]) -> None:
+def _rebuild_chunks(entry: FaqEntry, alternatives: Sequence[str], embeddings: Mapping[str, Sequence[float]]) -> None:
     entry.chunks.all().delete()
     texts = [(Chunk.Kind.QUESTION, entry.question)] + [(Chunk.Kind.ALTERNATIVE, text) for text in alternatives]
-    vectors = embed_texts([text for _, text in texts])
+    missing = [text for _, text in texts if text not in embeddings]
+    computed = dict(zip(missing, embed_texts(missing), strict=True))
+    vectors = [embeddings[text] if text in embeddings else computed[text] for _, text in texts]
     chunks = Chunk.objects.bulk_create(
         Chunk(tenant_id=entry.tenant_id, faq_entry=entry, kind=kind, text=text, position=position, embedding=vector)
         for position, ((kind, text), vector) in enumerate(zip(texts, vectors, strict=True))
@@ -160,7 +167,7 @@ def set_lexical_vectors(chunks: Sequence[Chunk]) -> None:
     values = ", ".join(["(%s::bigint, %s::text)"] * len(chunks))
     parameters: list = []
     for chunk in chunks:
-        parameters += [chunk.pk, document_text(f"{chunk.heading} {chunk.text}".strip())]
+        parameters += [chunk.pk, index_tokens(f"{chunk.heading} {chunk.text}".strip())]
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE knowledge_chunk SET lexical = to_tsvector('simple', v.tokens) "  # noqa: S608 - placeholders only
@@ -174,7 +181,9 @@ def reembed_chunks(*, batch_size: int = 256) -> int:
     chunks = list(Chunk.objects.order_by("id").only("id", "text", "heading"))
     for start in range(0, len(chunks), batch_size):
         batch = chunks[start : start + batch_size]
-        for chunk, vector in zip(batch, embed_texts([chunk.text for chunk in batch]), strict=True):
+        # A document chunk is embedded with its headings, as it was on upload (documents.Chunk.indexed_text).
+        texts = [f"{chunk.heading}\n{chunk.text}" if chunk.heading else chunk.text for chunk in batch]
+        for chunk, vector in zip(batch, embed_texts(texts), strict=True):
             chunk.embedding = vector
         Chunk.objects.bulk_update(batch, ["embedding"])
         set_lexical_vectors(batch)

@@ -31,6 +31,8 @@ def _department_choices() -> forms.ModelChoiceField:
 
 
 class FaqEntryForm(forms.Form):
+    """An FAQ entry as the curator writes it; alternatives one per line, tags separated by commas."""
+
     question = forms.CharField(
         label=_("Question"),
         max_length=MAX_QUESTION_CHARS,
@@ -49,7 +51,12 @@ class FaqEntryForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text=_("One per line: colloquial wordings, typos, the other language. They are searched too."),
     )
-    category = forms.CharField(label=_("Category"), max_length=100, required=False)
+    category = forms.CharField(
+        label=_("Category"),
+        max_length=100,
+        required=False,
+        widget=forms.TextInput(attrs={"list": "faq-categories", "autocomplete": "off"}),
+    )
     tags = forms.CharField(label=_("Tags"), required=False, help_text=_("Separate tags with commas."))
     language = forms.ChoiceField(label=_("Language"), choices=Language.choices)
     status = forms.ChoiceField(label=_("Status"), choices=Status.choices)
@@ -111,6 +118,8 @@ class FaqEntryForm(forms.Form):
 
 
 class FaqFilterForm(forms.Form):
+    """What the FAQ list is narrowed to."""
+
     q = forms.CharField(label=_("Search"), required=False, max_length=200)
     status = forms.ChoiceField(label=_("Status"), required=False, choices=[("", _("Any status")), *Status.choices])
     category = forms.ChoiceField(label=_("Category"), required=False)
@@ -140,6 +149,8 @@ class FaqFilterForm(forms.Form):
 
 
 class BulkStatusForm(forms.Form):
+    """A status change for the entries ticked in the list."""
+
     ACTIONS = {"publish": Status.PUBLISHED, "archive": Status.ARCHIVED, "draft": Status.DRAFT}
 
     action = forms.ChoiceField(
@@ -160,6 +171,8 @@ class BulkStatusForm(forms.Form):
 
 
 class StatusForm(forms.Form):
+    """A status change for one entry or document."""
+
     status = forms.ChoiceField(choices=Status.choices)
 
 
@@ -177,7 +190,11 @@ def _check_upload(upload, suffixes: tuple[str, ...], kinds: str) -> None:
 
 
 class FaqFileForm(forms.Form):
-    file = forms.FileField(label=_("CSV or Excel file"), widget=forms.ClearableFileInput(attrs={"accept": ".csv,.xlsx"}))
+    """A CSV or Excel file of FAQ entries to check or import."""
+
+    file = forms.FileField(
+        label=_("CSV or Excel file"), widget=forms.ClearableFileInput(attrs={"accept": ".csv,.xlsx"})
+    )
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
@@ -186,6 +203,8 @@ class FaqFileForm(forms.Form):
 
 
 class DocumentForm(forms.Form):
+    """A document to upload, with an optional title and owner department."""
+
     file = forms.FileField(
         label=_("File"), widget=forms.ClearableFileInput(attrs={"accept": ",".join(DOCUMENT_SUFFIXES)})
     )
@@ -205,6 +224,8 @@ class DocumentForm(forms.Form):
 
 
 class DocumentFileForm(forms.Form):
+    """A new version of a document's file."""
+
     file = forms.FileField(
         label=_("New version of the file"),
         widget=forms.ClearableFileInput(attrs={"accept": ",".join(DOCUMENT_SUFFIXES)}),
@@ -217,6 +238,8 @@ class DocumentFileForm(forms.Form):
 
 
 class QuestionIdsForm(forms.Form):
+    """Unanswered questions by id, comma-separated."""
+
     questions = forms.CharField()
 
     def clean_questions(self) -> list[int]:

@@ -113,7 +113,8 @@ def _cluster(questions: Sequence[UnansweredQuestion]) -> list[list[UnansweredQue
                 if similarities[position] < SIMILARITY_THRESHOLD:
                     break
                 leader = leaders[position]
-                if (chinese[leader] or chinese[index]) and _dice(pairs[leader], pairs[index]) < MIN_SHARED_CHINESE_PAIRS:
+                chinese_pair = chinese[leader] or chinese[index]
+                if chinese_pair and _dice(pairs[leader], pairs[index]) < MIN_SHARED_CHINESE_PAIRS:
                     continue
                 members[position].append(question)
                 joined = True

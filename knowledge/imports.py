@@ -14,11 +14,13 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from django.db import transaction
-from django.db.models import Prefetch, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
+from knowledge.curation import with_alternatives
+from knowledge.embeddings import embed_texts
 from knowledge.faqs import save_faq_entry
-from knowledge.models import Chunk, FaqEntry, ImportJob
+from knowledge.models import FaqEntry, ImportJob
 from knowledge.spreadsheets import (
     FaqRow,
     ParsedSheet,
@@ -210,7 +212,7 @@ def import_checked_file(*, dry_run_job: ImportJob, created_by_id: int | None = N
     )
 
 
-def run_import_job(*, tenant_id: int, job_id: int, batch_size: int = 25) -> ImportJob:
+def run_import_job(*, tenant_id: int, job_id: int, batch_size: int = 50) -> ImportJob:
     """Import a job's file; each batch of rows commits with the job's progress, so a curator sees it move.
 
     A row that fails is rolled back alone and reported; the rest go on. A finished job is left as it is, and
@@ -233,17 +235,20 @@ def run_import_job(*, tenant_id: int, job_id: int, batch_size: int = 25) -> Impo
     try:
         for start in range(0, len(items), batch_size):
             with tenant_context(tenant_id):
-                for item in items[start : start + batch_size]:
-                    if isinstance(item, _RejectedRow):
-                        result = item.message_row
+                plans = [
+                    item
+                    if isinstance(item, _RejectedRow)
+                    else _plan_row(
+                        item, columns=sheet.columns, existing=existing, first_row_by_question=first_row_by_question
+                    )
+                    for item in items[start : start + batch_size]
+                ]
+                embeddings = _embed_batch([plan for plan in plans if isinstance(plan, _Plan)])
+                for plan in plans:
+                    if isinstance(plan, _RejectedRow):
+                        result = plan.message_row
                     else:
-                        plan = _plan_row(
-                            item,
-                            columns=sheet.columns,
-                            existing=existing,
-                            first_row_by_question=first_row_by_question,
-                        )
-                        result = _apply_plan(plan, job=job, existing=existing)
+                        result = _apply_plan(plan, job=job, existing=existing, embeddings=embeddings)
                     job.results.append(result.as_json())
                     job.done += 1
                 job.save(update_fields=["results", "done"])
@@ -256,7 +261,7 @@ def run_import_job(*, tenant_id: int, job_id: int, batch_size: int = 25) -> Impo
                 job,
                 error=(
                     f"The import stopped after {job.done} of {job.total} rows because of an internal error. "
-                    "Start it again: rows already imported will show as unchanged."
+                    "Upload the file again: the rows already imported will show as unchanged."
                 ),
             )
     with tenant_context(tenant_id):
@@ -299,6 +304,7 @@ class _RejectedRow:
         return RowResult(
             row_number=self.error.row_number,
             outcome=REJECTED,
+            question=self.error.question,
             external_id=self.error.external_id,
             reasons=self.error.reasons,
         )
@@ -310,9 +316,7 @@ def _rows_in_file_order(sheet: ParsedSheet) -> list[FaqRow | _RejectedRow]:
 
 
 def _entries_with_alternatives(entries: QuerySet[FaqEntry]) -> Iterable[FaqEntry]:
-    """The entries with their alternatives loaded in one more query, without the chunks' vectors."""
-    chunks = Chunk.objects.filter(kind=Chunk.Kind.ALTERNATIVE).only("id", "faq_entry_id", "kind", "text")
-    return entries.prefetch_related(Prefetch("chunks", queryset=chunks)).iterator(chunk_size=500)
+    return with_alternatives(entries).iterator(chunk_size=500)
 
 
 def _row_values(row: FaqRow) -> dict:
@@ -385,7 +389,19 @@ def _with_reason(result: RowResult, reason: str) -> RowResult:
     )
 
 
-def _apply_plan(plan: _Plan, *, job: ImportJob, existing: _ExistingEntries) -> RowResult:
+def _embed_batch(plans: Sequence[_Plan]) -> dict[str, Sequence[float]]:
+    """The vectors of every question and alternative a batch of rows will index, in one model call."""
+    texts: dict[str, None] = {}
+    for plan in plans:
+        rebuilds = plan.entry_id is None or {"question", "alternatives"} & set(plan.result.changed_fields)
+        if plan.values is not None and rebuilds:
+            texts.update(dict.fromkeys([plan.values["question"], *plan.values["alternatives"]]))
+    return dict(zip(texts, embed_texts(list(texts)), strict=True))
+
+
+def _apply_plan(
+    plan: _Plan, *, job: ImportJob, existing: _ExistingEntries, embeddings: dict[str, Sequence[float]]
+) -> RowResult:
     """Write one planned row in its own savepoint: it is saved whole or not at all."""
     if plan.values is None:
         return plan.result
@@ -401,6 +417,7 @@ def _apply_plan(plan: _Plan, *, job: ImportJob, existing: _ExistingEntries) -> R
                 external_id=plan.result.external_id,
                 owner_department_id=owner_department_id,
                 edited_by_id=job.created_by_id,
+                embeddings=embeddings,
                 **plan.values,
             )
     except Exception as error:

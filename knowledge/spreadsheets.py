@@ -109,6 +109,8 @@ class RowError:
     row_number: int
     reasons: tuple[str, ...]
     external_id: str = ""
+    # The row's question as written, so a person can find the row; not part of what makes two errors equal.
+    question: str = field(default="", compare=False)
 
     @property
     def message(self) -> str:
@@ -256,7 +258,7 @@ def _faq_row(
             reasons.append(f"the external_id '{external_id}' is already used in row {first_row}")
 
     if reasons:
-        return RowError(row_number=row_number, reasons=tuple(reasons), external_id=external_id)
+        return RowError(row_number=row_number, reasons=tuple(reasons), external_id=external_id, question=question)
     return FaqRow(
         question=question,
         answer=answer,

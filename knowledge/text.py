@@ -13,7 +13,11 @@ also index every single character of their runs, so that such a one-character qu
 documents that contain it inside longer words.
 
 Latin letters, digits and other scripts become lowercase words. English may optionally be lightly stemmed
-(plural endings only) and stripped of stop words; both are off by default until measured on real questions.
+(plural endings only) and stripped of stop words.
+
+What Lantern stores and searches is fixed by ``index_tokens`` and ``search_terms``: bigrams, plurals stemmed,
+stop words kept (BM25's inverse document frequency already discounts them). bench/tune_retrieval.py measures
+the alternatives on held-out questions; bigrams beat jieba on the Chinese set.
 """
 
 from __future__ import annotations
@@ -40,6 +44,10 @@ on or our ours she should so some such than that the their theirs them then ther
 too until up very was we were what when where which while who whom why will with would you your yours
 """
 ENGLISH_STOP_WORDS = frozenset(_ENGLISH_STOP_WORDS_TEXT.split())
+_HAN_CHARACTER = re.compile(rf"[{_HAN}]")
+
+SEARCH_SEGMENTATION: Segmentation = "bigram"
+SEARCH_STEMS_ENGLISH = True
 
 
 def lexical_tokens(
@@ -67,9 +75,7 @@ def document_text(
 ) -> str:
     """The space-joined tokens of a document, for ``to_tsvector('simple', ...)``."""
     return " ".join(
-        lexical_tokens(
-            text, mode=mode, han_unigrams=True, stem_english=stem_english, drop_stop_words=drop_stop_words
-        )
+        lexical_tokens(text, mode=mode, han_unigrams=True, stem_english=stem_english, drop_stop_words=drop_stop_words)
     )
 
 
@@ -83,6 +89,29 @@ def query_text(
     """
     tokens = lexical_tokens(text, mode=mode, stem_english=stem_english, drop_stop_words=drop_stop_words)
     return " | ".join(map(_quoted, dict.fromkeys(tokens)))
+
+
+def index_tokens(text: str) -> str:
+    """The tokens Lantern stores for a chunk, for ``to_tsvector('simple', ...)``."""
+    return document_text(text, SEARCH_SEGMENTATION, stem_english=SEARCH_STEMS_ENGLISH)
+
+
+def search_terms(text: str, mode: Segmentation | None = None) -> list[str]:
+    """The distinct tokens Lantern searches for a question, in order of appearance."""
+    tokens = lexical_tokens(text, mode=mode or SEARCH_SEGMENTATION, stem_english=SEARCH_STEMS_ENGLISH)
+    return list(dict.fromkeys(tokens))
+
+
+def han_share(terms: list[str]) -> float:
+    """The share of the terms that are Chinese (Han) tokens, 0 when there are none."""
+    if not terms:
+        return 0.0
+    return sum(1 for term in terms if _HAN_CHARACTER.match(term)) / len(terms)
+
+
+def quoted(token: str) -> str:
+    """A token quoted for ``to_tsquery``, whatever characters it holds."""
+    return _quoted(token)
 
 
 def _han_tokens(run: str, *, mode: Segmentation, han_unigrams: bool) -> list[str]:

@@ -20,6 +20,7 @@ from knowledge.curation import (
     filter_faq_entries,
     revision_history,
     status_counts,
+    with_alternatives,
     write_faq_entry,
 )
 from knowledge.faqs import restore_revision, set_status
@@ -51,6 +52,7 @@ _DOCUMENT_TYPES = {
 
 
 def is_curator(request: HttpRequest) -> bool:
+    """Whether the member may curate the knowledge base (curators and tenant admins)."""
     return request.membership is not None and request.membership.has_role("curator")
 
 
@@ -126,13 +128,15 @@ def _spreadsheet_response(content: bytes, *, format: str, filename: str) -> Http
 
 @curator_required
 def home(request: HttpRequest) -> HttpResponse:
+    """The knowledge base starts at the FAQ list."""
     return redirect("knowledge:faq_list")
 
 
 @curator_required
 def faq_list(request: HttpRequest) -> HttpResponse:
+    """The curator's FAQ list: search, filters, counts by status and bulk actions."""
     filter_form = FaqFilterForm(request.GET or None, categories=faq_categories())
-    entries = filter_faq_entries(filters=filter_form.filters()).prefetch_related("chunks")
+    entries = with_alternatives(filter_faq_entries(filters=filter_form.filters()))
     page = Paginator(entries, FAQ_PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
@@ -152,14 +156,13 @@ def faq_list(request: HttpRequest) -> HttpResponse:
 @curator_required
 @require_POST
 def faq_bulk(request: HttpRequest) -> HttpResponse:
+    """Publish, archive or return to draft the selected entries."""
     form = BulkStatusForm(request.POST)
     if not form.is_valid():
         for error in form.non_field_errors() or [_("Choose what to do with the selected entries.")]:
             messages.error(request, error)
     else:
-        changed = set_status(
-            entry_ids=form.cleaned_data["entry_ids"], status=form.status, edited_by_id=request.user.pk
-        )
+        changed = set_status(entry_ids=form.cleaned_data["entry_ids"], status=form.status, edited_by_id=request.user.pk)
         if changed:
             messages.success(request, status_message(form.status, changed))
         else:
@@ -169,6 +172,7 @@ def faq_bulk(request: HttpRequest) -> HttpResponse:
 
 @curator_required
 def faq_create(request: HttpRequest) -> HttpResponse:
+    """Write a new FAQ entry, or draft one from a group of unanswered questions."""
     group = None
     if request.method == "POST":
         form = FaqEntryForm(request.POST)
@@ -190,17 +194,22 @@ def faq_create(request: HttpRequest) -> HttpResponse:
             )
         initial["owner_department"] = request.membership.department_id
         form = FaqEntryForm(initial=initial)
-    return render(request, "knowledge/faq_form.html", {"form": form, "entry": None, "group": group})
+    return render(
+        request,
+        "knowledge/faq_form.html",
+        {"form": form, "entry": None, "group": group, "categories": faq_categories()},
+    )
 
 
 @curator_required
 def faq_edit(request: HttpRequest, entry_id: int) -> HttpResponse:
+    """Edit an entry; the form refuses to overwrite a colleague's newer version."""
     entry = get_faq_entry_for_member(request, entry_id)
     if request.method == "POST":
         form = FaqEntryForm(request.POST, entry=entry)
         if form.is_valid():
             try:
-                saved, changed = _write_from_form(request, form, entry=entry)
+                saved, _changed = _write_from_form(request, form, entry=entry)
             except EditConflict:
                 messages.error(
                     request,
@@ -230,7 +239,7 @@ def faq_edit(request: HttpRequest, entry_id: int) -> HttpResponse:
                 "version": entry.version,
             },
         )
-    return render(request, "knowledge/faq_form.html", {"form": form, "entry": entry})
+    return render(request, "knowledge/faq_form.html", {"form": form, "entry": entry, "categories": faq_categories()})
 
 
 def _write_from_form(request: HttpRequest, form: FaqEntryForm, entry: FaqEntry | None = None) -> tuple[FaqEntry, bool]:
@@ -256,6 +265,7 @@ def _write_from_form(request: HttpRequest, form: FaqEntryForm, entry: FaqEntry |
 
 @member_required
 def faq_detail(request: HttpRequest, entry_id: int) -> HttpResponse:
+    """An FAQ entry as employees read it, with the curator's tools for curators."""
     entry = get_faq_entry_for_member(request, entry_id)
     return render(request, "knowledge/faq_detail.html", {"entry": entry, "is_curator": is_curator(request)})
 
@@ -263,6 +273,7 @@ def faq_detail(request: HttpRequest, entry_id: int) -> HttpResponse:
 @curator_required
 @require_POST
 def faq_status(request: HttpRequest, entry_id: int) -> HttpResponse:
+    """Publish, archive or return one entry to draft."""
     entry = get_faq_entry_for_member(request, entry_id)
     form = StatusForm(request.POST)
     if form.is_valid() and set_status(
@@ -274,6 +285,7 @@ def faq_status(request: HttpRequest, entry_id: int) -> HttpResponse:
 
 @curator_required
 def faq_history(request: HttpRequest, entry_id: int) -> HttpResponse:
+    """Every version of an entry with what changed, each restorable."""
     entry = get_faq_entry_for_member(request, entry_id)
     return render(request, "knowledge/faq_history.html", {"entry": entry, "history": revision_history(entry=entry)})
 
@@ -281,6 +293,7 @@ def faq_history(request: HttpRequest, entry_id: int) -> HttpResponse:
 @curator_required
 @require_POST
 def faq_restore(request: HttpRequest, entry_id: int, version: int) -> HttpResponse:
+    """Make an earlier version the entry's newest version."""
     entry = get_faq_entry_for_member(request, entry_id)
     revision = FaqRevision.objects.filter(faq_entry=entry, version=version).first()
     if revision is None:
@@ -299,6 +312,7 @@ def faq_restore(request: HttpRequest, entry_id: int, version: int) -> HttpRespon
 
 @curator_required
 def faq_export(request: HttpRequest, format: str) -> HttpResponse:
+    """The listed entries as a CSV or Excel file."""
     filter_form = FaqFilterForm(request.GET or None, categories=faq_categories())
     entries = filter_faq_entries(filters=filter_form.filters())
     content = imports.export_faq_entries(entries=entries, format=format)
@@ -313,6 +327,7 @@ def faq_export(request: HttpRequest, format: str) -> HttpResponse:
 
 @curator_required
 def import_list(request: HttpRequest) -> HttpResponse:
+    """Upload a spreadsheet to check or import, and see recent imports."""
     if request.method == "POST":
         form = FaqFileForm(request.POST, request.FILES)
         if form.is_valid():
@@ -334,11 +349,13 @@ def import_list(request: HttpRequest) -> HttpResponse:
 
 @curator_required
 def import_template(request: HttpRequest, format: str) -> HttpResponse:
+    """An empty spreadsheet with the column names."""
     return _spreadsheet_response(write_faq_rows([], format=format), format=format, filename=f"lantern-faq.{format}")
 
 
 @curator_required
 def import_detail(request: HttpRequest, job_id: int) -> HttpResponse:
+    """A check's or an import's results row by row, with its progress while it runs."""
     job = get_import_job(job_id)
     report = imports.report_for_job(job)
     results = sorted(report.results, key=lambda result: (result.outcome != imports.REJECTED, result.row_number))
@@ -358,6 +375,7 @@ def import_detail(request: HttpRequest, job_id: int) -> HttpResponse:
 
 @curator_required
 def import_progress(request: HttpRequest, job_id: int) -> JsonResponse:
+    """An import's progress as JSON, for the page that watches it."""
     job = get_import_job(job_id)
     counts = imports.report_for_job(job).counts
     return JsonResponse(
@@ -375,6 +393,7 @@ def import_progress(request: HttpRequest, job_id: int) -> JsonResponse:
 @curator_required
 @require_POST
 def import_run(request: HttpRequest, job_id: int) -> HttpResponse:
+    """Import a file a check has gone through."""
     dry_run_job = ImportJob.objects.filter(pk=job_id, kind=ImportJob.Kind.FAQ_IMPORT, dry_run=True).first()
     if dry_run_job is None:
         raise Http404("No such checked file.")
@@ -387,6 +406,7 @@ def import_run(request: HttpRequest, job_id: int) -> HttpResponse:
 
 @curator_required
 def document_list(request: HttpRequest) -> HttpResponse:
+    """Upload documents and see them being processed."""
     if request.method == "POST":
         form = DocumentForm(request.POST, request.FILES)
         if form.is_valid():
@@ -423,12 +443,14 @@ def document_list(request: HttpRequest) -> HttpResponse:
 
 @member_required
 def document_detail(request: HttpRequest, document_id: int) -> HttpResponse:
+    """A document as employees read it, section by section, with the curator's tools."""
     document = get_document_for_member(request, document_id)
     return render(
         request,
         "knowledge/document_detail.html",
         {
             "document": document,
+            "sections": _sections_to_read(document),
             "is_curator": is_curator(request),
             "chunk_count": document.chunks.count(),
             "replace_form": DocumentFileForm(),
@@ -436,8 +458,30 @@ def document_detail(request: HttpRequest, document_id: int) -> HttpResponse:
     )
 
 
+def _sections_to_read(document: Document) -> list[dict]:
+    """The sections with text, each with its heading, the headings above it (less the title) and its anchor."""
+    sections = []
+    for section in document.sections:
+        if not section["text"].strip():
+            continue
+        path = list(section["heading_path"])
+        if path and path[0] == document.title:
+            path = path[1:]
+        sections.append(
+            {
+                "anchor": section["anchor"],
+                "heading": path[-1] if path else "",
+                "trail": path[:-1],
+                "text": section["text"],
+                "page": section["page"],
+            }
+        )
+    return sections
+
+
 @member_required
 def document_file(request: HttpRequest, document_id: int) -> HttpResponse:
+    """The uploaded file itself."""
     document = get_document_for_member(request, document_id)
     content = Document.objects.values_list("content", flat=True).get(pk=document.pk)
     suffix = "." + document.filename.rsplit(".", 1)[-1].lower() if "." in document.filename else ""
@@ -449,6 +493,7 @@ def document_file(request: HttpRequest, document_id: int) -> HttpResponse:
 @curator_required
 @require_POST
 def document_status(request: HttpRequest, document_id: int) -> HttpResponse:
+    """Publish, archive or return a document to draft."""
     document = get_document_for_member(request, document_id)
     form = StatusForm(request.POST)
     if form.is_valid():
@@ -460,6 +505,7 @@ def document_status(request: HttpRequest, document_id: int) -> HttpResponse:
 @curator_required
 @require_POST
 def document_replace(request: HttpRequest, document_id: int) -> HttpResponse:
+    """Upload a new version of a document's file."""
     document = get_document_for_member(request, document_id)
     form = DocumentFileForm(request.POST, request.FILES)
     if form.is_valid():
@@ -477,6 +523,7 @@ def document_replace(request: HttpRequest, document_id: int) -> HttpResponse:
 @curator_required
 @require_POST
 def document_reprocess(request: HttpRequest, document_id: int) -> HttpResponse:
+    """Process a failed document again."""
     document = get_document_for_member(request, document_id)
     uploads.reprocess_document(document=document)
     return redirect("knowledge:document_detail", document.pk)
@@ -485,6 +532,7 @@ def document_reprocess(request: HttpRequest, document_id: int) -> HttpResponse:
 @curator_required
 @require_POST
 def document_delete(request: HttpRequest, document_id: int) -> HttpResponse:
+    """Delete a document and its chunks."""
     document = get_document_for_member(request, document_id)
     uploads.delete_document(document=document)
     messages.success(request, _("“%(title)s” was deleted.") % {"title": document.title})
@@ -498,6 +546,7 @@ UNANSWERED_PERIODS = (7, 30, 90)
 
 @curator_required
 def unanswered_list(request: HttpRequest) -> HttpResponse:
+    """Recent unanswered questions grouped by meaning, the most asked first."""
     days = int(request.GET["days"]) if request.GET.get("days", "").isdigit() else 30
     days = days if days in UNANSWERED_PERIODS else 30
     return render(
@@ -510,6 +559,7 @@ def unanswered_list(request: HttpRequest) -> HttpResponse:
 @curator_required
 @require_POST
 def unanswered_dismiss(request: HttpRequest) -> HttpResponse:
+    """Take a group of questions off the list."""
     form = QuestionIdsForm(request.POST)
     if form.is_valid():
         dismissed = gaps.dismiss_unanswered(question_ids=form.cleaned_data["questions"])

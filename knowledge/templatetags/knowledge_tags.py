@@ -1,10 +1,14 @@
-"""Markdown for FAQ answers and document sections, rendered without any HTML of the author's."""
+"""Template filters for the knowledge pages: Markdown rendered safely, and field names as people read them."""
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 from django import template
 from django.utils.safestring import SafeString, mark_safe
 from markdown_it import MarkdownIt
+
+from knowledge.curation import FIELD_LABELS
 
 register = template.Library()
 
@@ -17,3 +21,9 @@ _MARKDOWN = MarkdownIt("commonmark", {"html": False, "linkify": False, "typograp
 def markdown(text: str) -> SafeString:
     """The text rendered from Markdown to safe HTML."""
     return mark_safe(_MARKDOWN.render(text or ""))  # noqa: S308 - raw HTML is disabled above
+
+
+@register.filter
+def field_labels(names: Iterable[str]) -> str:
+    """Field names as the forms label them, separated by commas."""
+    return ", ".join(str(FIELD_LABELS.get(name, name)) for name in names)
