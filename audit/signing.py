@@ -214,8 +214,7 @@ def _raw_key_bytes(text: bytes, which: str) -> bytes:
         raw = b""
     if len(raw) != 32:
         raise SigningKeyError(
-            f"the audit {which} key must be a PEM or base64 of 32 raw Ed25519 bytes "
-            f"(got {len(text)} characters)"
+            f"the audit {which} key must be a PEM or base64 of 32 raw Ed25519 bytes (got {len(text)} characters)"
         )
     return raw
 
@@ -232,17 +231,11 @@ def load_signing_key(
         except OSError as error:
             raise SigningKeyError(f"the audit signing key file cannot be read: {error}") from None
     if key_dir is None:
-        raise SigningKeyError(
-            "no audit signing key: set LANTERN_AUDIT_SIGNING_KEY or LANTERN_AUDIT_SIGNING_KEY_FILE"
-        )
-    return load_private_key(
-        read_or_create_key_file(Path(key_dir) / DEFAULT_SIGNING_KEY_FILENAME, _new_key_pem)
-    )
+        raise SigningKeyError("no audit signing key: set LANTERN_AUDIT_SIGNING_KEY or LANTERN_AUDIT_SIGNING_KEY_FILE")
+    return load_private_key(read_or_create_key_file(Path(key_dir) / DEFAULT_SIGNING_KEY_FILENAME, _new_key_pem))
 
 
-def signing_key_from_environment(
-    environ: Mapping[str, str], *, key_dir: Path | None = None
-) -> Ed25519PrivateKey:
+def signing_key_from_environment(environ: Mapping[str, str], *, key_dir: Path | None = None) -> Ed25519PrivateKey:
     """The key named by LANTERN_AUDIT_SIGNING_KEY or LANTERN_AUDIT_SIGNING_KEY_FILE, else the default."""
     return load_signing_key(
         key=environ.get("LANTERN_AUDIT_SIGNING_KEY", ""),
@@ -266,9 +259,9 @@ def private_key_pem(private_key: Ed25519PrivateKey) -> str:
 def public_key_pem(key: Ed25519PrivateKey | Ed25519PublicKey) -> str:
     """The public half of a key as PEM, to hand to auditors."""
     public_key = key.public_key() if isinstance(key, Ed25519PrivateKey) else key
-    return public_key.public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    ).decode("ascii")
+    return public_key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode(
+        "ascii"
+    )
 
 
 def checkpoint_json_lines(checkpoints: Iterable[Checkpoint]) -> Iterator[str]:
@@ -314,9 +307,7 @@ def verify_export(
             (checkpoint.position for checkpoint in checkpoints if checkpoint.seq == first["seq"] - 1), None
         )
     remaining = stream if first is None else _prepend(first, stream)
-    return verify_chain(
-        remaining, checkpoints=checkpoints, trusted_keys=trusted_keys, start_after=start_after
-    )
+    return verify_chain(remaining, checkpoints=checkpoints, trusted_keys=trusted_keys, start_after=start_after)
 
 
 def _prepend(first: Mapping[str, Any], rest: Iterator[Mapping[str, Any]]) -> Iterator[Mapping[str, Any]]:

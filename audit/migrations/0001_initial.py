@@ -20,9 +20,7 @@ class Migration(migrations.Migration):
             fields=[
                 (
                     "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
+                    models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID"),
                 ),
                 ("seq", models.BigIntegerField()),
                 ("prev_hash", models.CharField(max_length=64)),
@@ -48,9 +46,7 @@ class Migration(migrations.Migration):
                     models.Index(fields=["tenant", "occurred_at"], name="audit_tenant_time"),
                     models.Index(fields=["correlation_id"], name="audit_correlation"),
                 ],
-                "constraints": [
-                    models.UniqueConstraint(fields=("tenant", "seq"), name="audit_seq_unique_per_tenant")
-                ],
+                "constraints": [models.UniqueConstraint(fields=("tenant", "seq"), name="audit_seq_unique_per_tenant")],
             },
             managers=[
                 ("objects", django.db.models.manager.Manager()),
@@ -62,9 +58,7 @@ class Migration(migrations.Migration):
             fields=[
                 (
                     "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
+                    models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID"),
                 ),
                 ("seq", models.BigIntegerField(default=0)),
                 ("hash", models.CharField(max_length=64)),
@@ -76,9 +70,7 @@ class Migration(migrations.Migration):
                 ),
             ],
             options={
-                "constraints": [
-                    models.UniqueConstraint(fields=("tenant",), name="audit_one_head_per_tenant")
-                ],
+                "constraints": [models.UniqueConstraint(fields=("tenant",), name="audit_one_head_per_tenant")],
             },
             managers=[
                 ("objects", django.db.models.manager.Manager()),

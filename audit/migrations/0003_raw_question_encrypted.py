@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('audit', '0002_row_level_security_and_append_only'),
+        ("audit", "0002_row_level_security_and_append_only"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='auditevent',
-            name='raw_question_encrypted',
+            model_name="auditevent",
+            name="raw_question_encrypted",
             field=models.TextField(blank=True),
         ),
     ]

@@ -297,13 +297,14 @@ def test_a_changed_seq_is_named_modified_where_the_row_sits():
     assert "claims seq 50" in result.first_break.message
 
 
-def test_a_row_without_a_hash_is_named_modified():
+def test_a_row_without_a_hash_or_with_a_nonsense_link_is_named_modified():
     events = build_chain(5)
     del events[2]["hash"]
+    nonsense = build_chain(5)
+    nonsense[3]["prev_hash"] = None
 
-    result = verify(events)
-
-    assert (result.first_break.kind, result.first_break.seq) == (BreakKind.MODIFIED, 3)
+    assert (verify(events).first_break.kind, verify(events).first_break.seq) == (BreakKind.MODIFIED, 3)
+    assert (verify(nonsense).first_break.kind, verify(nonsense).first_break.seq) == (BreakKind.MODIFIED, 4)
 
 
 def test_a_rewritten_tail_with_recomputed_hashes_passes_without_checkpoints():
