@@ -1,11 +1,18 @@
-"""One question, end to end: scan, search, decide, generate, meter, record."""
+"""One question, end to end: scan, search, decide, generate, meter, record.
+
+The same steps serve every channel. `prepare_question` runs inside the member's tenant transaction and does
+everything before the model speaks; `stream_answer` walks the decision's chain, yields the answer as it
+arrives, and stores the messages, usage and audit records exactly once, in one transaction of its own, also
+when the reader goes away mid-stream. `answer` is both in one call.
+"""
 
 from __future__ import annotations
 
 import logging
 import time
 import uuid
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import transaction
@@ -14,19 +21,60 @@ from django.utils import timezone
 import audit
 import costing
 from chatbot.models import Conversation, Message
+from chatbot.presentation import sources_for_display
+from costing.budgets import department_over_hard_budget
 from knowledge import retrieval
 from knowledge.retrieval import SearchHit, hits_for_display
-from routing import pii, router
-from routing.backends import BackendError, Generation
-from routing.dispatch import generate_on
+from routing import pii, router, tokens
+from routing.backends import AnswerStream, BackendError, Generation
+from routing.backends.base import ChatTurn
+from routing.dispatch import language_of, open_stream, refusal
 from routing.policy import decide_for, policy_for, scan_question
+from tenancy.context import tenant_context
 from tenancy.models import Membership
 
 logger = logging.getLogger(__name__)
 
+HISTORY_TURNS = 6  # earlier messages sent along with a question in an ongoing conversation
+
 
 class QuestionError(ValueError):
     """A question that cannot be asked as it is; the message tells the person what to change."""
+
+
+@dataclass(frozen=True)
+class PreparedQuestion:
+    """Everything decided about a question before any model is asked."""
+
+    membership: Membership
+    text: str
+    channel: str
+    conversation_id: int
+    history: tuple[ChatTurn, ...]
+    scan: pii.ScanResult
+    confidence: float
+    all_hits: tuple[SearchHit, ...]
+    sources: tuple[SearchHit, ...]
+    decision: router.Decision
+    policy_version: int
+    correlation_id: uuid.UUID = field(default_factory=uuid.uuid4)
+    started: float = field(default_factory=time.perf_counter)
+
+    @property
+    def language(self) -> str:
+        return language_of(self.text)
+
+
+@dataclass(frozen=True)
+class Opening:
+    """What is known when an answer starts: where it is answered, why, and from which sources."""
+
+    route: str
+    reasons: tuple[str, ...]
+    sensitive: bool
+    sources: tuple[SearchHit, ...]
+    conversation_id: int
+    correlation_id: uuid.UUID
 
 
 @dataclass(frozen=True)
@@ -43,6 +91,9 @@ class Answer:
     audit_id: int
     conversation_id: int
     message_id: int
+    status: str = Message.Status.COMPLETE
+    tokens_in: int = 0
+    tokens_out: int = 0
 
 
 def validate_question(question: str) -> str:
@@ -54,148 +105,305 @@ def validate_question(question: str) -> str:
         raise QuestionError("Please type a question.")
     limit = settings.LANTERN_MAX_QUESTION_CHARS
     if len(text) > limit:
-        raise QuestionError(
-            f"The question is {len(text)} characters long; the limit is {limit}. Please shorten it."
-        )
+        raise QuestionError(f"The question is {len(text)} characters long; the limit is {limit}. Please shorten it.")
     if any(ord(character) < 32 and character not in "\t\n\r" for character in text):
         raise QuestionError("The question contains control characters; please send plain text.")
     return text
 
 
-def answer(
-    *, membership: Membership, question: str, channel: str = "web", conversation_id: int | None = None
-) -> Answer:
-    """Answer a question in the member's tenant transaction, leaving one audit and one usage record."""
+def prepare_question(
+    *,
+    membership: Membership,
+    question: str,
+    channel: str = "web",
+    conversation_id: int | None = None,
+    history: Sequence[ChatTurn] | None = None,
+) -> PreparedQuestion:
+    """Validate, scan, search and decide, inside the member's tenant transaction; opens a conversation if none.
+
+    `history` is the earlier turns a caller sends itself (the OpenAI-compatible API); otherwise they are read
+    from the conversation."""
     text = validate_question(question)
-    started = time.perf_counter()
     tenant = membership.tenant
-    conversation = _own_conversation(membership, conversation_id) if conversation_id is not None else None
-    scan = scan_question(tenant_id=tenant.pk, question=text)
+    if conversation_id is not None:
+        conversation = _own_conversation(membership, conversation_id)
+        if history is None:
+            history = _history_of(conversation)
+    else:
+        conversation = Conversation.objects.create(tenant_id=tenant.pk, user_id=membership.user_id, title="")
+    turns = tuple(history or ())
+    scan = scan_question(tenant_id=tenant.pk, question=text, history=turns)
     result = retrieval.search(text)
-    policy = policy_for(tenant)
+    if not conversation.title:
+        conversation.title = pii.redact(text, scan.findings).text[:80]
+        conversation.save(update_fields=["title", "updated_at"])
     decision = decide_for(
         tenant=tenant,
         department_code=membership.department.code,
         scan=scan,
         confidence=result.confidence,
         length=len(text),
-        over_budget=False,
+        over_budget=_over_budget(membership),
     )
-    sources = result.hits if result.matched else ()
-    generation, route, fallbacks = _generate(decision, text, scan, sources)
-    correlation_id = uuid.uuid4()
+    return PreparedQuestion(
+        membership=membership,
+        text=text,
+        channel=channel,
+        conversation_id=conversation.pk,
+        history=turns,
+        scan=scan,
+        confidence=result.confidence,
+        all_hits=result.hits,
+        sources=result.hits if result.matched else (),
+        decision=decision,
+        policy_version=policy_for(tenant).version,
+    )
+
+
+def stream_answer(prepared: PreparedQuestion) -> Iterator[Opening | str | Answer]:
+    """Yield an Opening, then the answer's text pieces, then the stored Answer.
+
+    Runs outside any transaction: each database step opens its own tenant transaction. Closing the generator
+    early stores what was shown, marked interrupted; a backend failing mid-answer stores it marked failed."""
+    tenant_id = prepared.membership.tenant_id
+    with tenant_context(tenant_id):
+        stream, placeholders, route, fallbacks = _open_on_chain(prepared)
+    opening = Opening(
+        route=route,
+        reasons=(*prepared.decision.reasons, *fallbacks),
+        sensitive=prepared.decision.sensitive,
+        sources=prepared.sources,
+        conversation_id=prepared.conversation_id,
+        correlation_id=prepared.correlation_id,
+    )
+    if isinstance(stream, Generation):
+        yield opening
+        yield stream.text
+        yield record_answer(prepared, opening=opening, generation=stream, status=Message.Status.COMPLETE)
+        return
+    raw = ""
+    shown = ""
+    status = Message.Status.INTERRUPTED
+    try:
+        yield opening
+        with stream:
+            for delta in stream:
+                raw += delta
+                visible = _restorable(raw, placeholders)
+                if len(visible) > len(shown):
+                    piece, shown = visible[len(shown) :], visible
+                    yield piece
+        generation = stream.generation
+        text = pii.restore(generation.text, placeholders)
+        if len(text) > len(shown):
+            yield text[len(shown) :]
+        status = Message.Status.COMPLETE
+        yield record_answer(prepared, opening=opening, generation=_with_text(generation, text), status=status)
+    except BackendError as error:
+        logger.warning("backend %s failed mid-answer: %s", route, error)
+        status = Message.Status.FAILED
+        yield record_answer(prepared, opening=opening, generation=_partial(prepared, route, shown), status=status)
+    finally:
+        if status == Message.Status.INTERRUPTED:
+            record_answer(prepared, opening=opening, generation=_partial(prepared, route, shown), status=status)
+
+
+def answer(
+    *,
+    membership: Membership,
+    question: str,
+    channel: str = "web",
+    conversation_id: int | None = None,
+    history: Sequence[ChatTurn] | None = None,
+) -> Answer:
+    """Answer a question in one call, leaving one audit and one usage record."""
+    prepared = prepare_question(
+        membership=membership, question=question, channel=channel, conversation_id=conversation_id, history=history
+    )
+    result = None
+    for event in stream_answer(prepared):
+        if isinstance(event, Answer):
+            result = event
+    assert result is not None
+    return result
+
+
+def record_answer(prepared: PreparedQuestion, *, opening: Opening, generation: Generation, status: str) -> Answer:
+    """Store both messages, the usage record and the audit event in one tenant transaction."""
+    membership = prepared.membership
+    tenant_id = membership.tenant_id
     occurred_at = timezone.now()
-    redacted = pii.redact(text, scan.findings).text
-    with transaction.atomic():
-        if conversation is None:
-            conversation = Conversation.objects.create(
-                tenant_id=tenant.pk, user_id=membership.user_id, title=redacted[:80]
-            )
+    redacted = pii.redact(prepared.text, prepared.scan.findings).text
+    with tenant_context(tenant_id), transaction.atomic():
+        conversation = Conversation.objects.get(pk=prepared.conversation_id)
         Message.objects.create(
-            tenant_id=tenant.pk,
+            tenant_id=tenant_id,
             conversation=conversation,
             role=Message.Role.USER,
-            text=text,
-            correlation_id=correlation_id,
+            text=prepared.text,
+            correlation_id=prepared.correlation_id,
         )
         reply = Message.objects.create(
-            tenant_id=tenant.pk,
+            tenant_id=tenant_id,
             conversation=conversation,
             role=Message.Role.ASSISTANT,
             text=generation.text,
-            route=route,
-            reasons=list(decision.reasons) + fallbacks,
-            sources=hits_for_display(sources),
-            confidence=result.confidence,
-            correlation_id=correlation_id,
+            route=opening.route,
+            reasons=list(opening.reasons),
+            sources=sources_for_display(opening.sources),
+            confidence=prepared.confidence,
+            sensitive=opening.sensitive,
+            status=status,
+            correlation_id=prepared.correlation_id,
         )
+        conversation.save(update_fields=["updated_at"])
         usage = costing.meter(
-            tenant_id=tenant.pk,
+            tenant_id=tenant_id,
             department_id=membership.department_id,
             user_id=membership.user_id,
-            route=route,
+            route=opening.route,
             backend=generation.backend,
             model=generation.model,
             tokens_in=generation.tokens_in,
             tokens_out=generation.tokens_out,
             tokens_estimated=generation.tokens_estimated,
-            latency_ms=(time.perf_counter() - started) * 1000,
-            correlation_id=correlation_id,
+            latency_ms=(time.perf_counter() - prepared.started) * 1000,
+            correlation_id=prepared.correlation_id,
             occurred_at=occurred_at,
         )
         event = audit.record(
-            tenant_id=tenant.pk,
+            tenant_id=tenant_id,
             kind="question",
             actor_user_id=membership.user_id,
             actor_username=membership.user.get_username(),
             department_code=membership.department.code,
-            channel=channel,
-            correlation_id=correlation_id,
+            channel=prepared.channel,
+            correlation_id=prepared.correlation_id,
             occurred_at=occurred_at,
-            raw_question=text,
+            raw_question=prepared.text,
             payload={
                 "question_redacted": redacted,
                 "entities": [
                     {"type": finding.entity_type, "start": finding.start, "end": finding.end}
-                    for finding in scan.findings
+                    for finding in prepared.scan.findings
                 ],
-                "detection_failed": scan.failed,
-                "policy_version": policy.version,
-                "route": route,
-                "reasons": list(decision.reasons),
-                "fallbacks": fallbacks,
-                "sources": hits_for_display(result.hits),
-                "confidence": round(result.confidence, 4),
+                "detection_failed": prepared.scan.failed,
+                "policy_version": prepared.policy_version,
+                "route": opening.route,
+                "reasons": list(prepared.decision.reasons),
+                "fallbacks": [reason for reason in opening.reasons if reason.startswith("fallback:")],
+                "sources": hits_for_display(prepared.all_hits),
+                "confidence": round(prepared.confidence, 4),
                 "backend": generation.backend,
                 "model": generation.model,
                 "tokens_in": generation.tokens_in,
                 "tokens_out": generation.tokens_out,
                 "latency_ms": usage.latency_ms,
                 "cost": str(usage.cost),
+                "status": status,
                 "answer": pii.redact(generation.text, pii.scan(generation.text).findings).text,
                 "message_id": reply.pk,
             },
         )
+        if not prepared.sources and opening.route != "refused":
+            _record_gap(tenant_id=tenant_id, question_redacted=redacted, reason="no_match", message_id=reply.pk)
     return Answer(
         text=generation.text,
-        route=route,
-        reasons=tuple(reply.reasons),
-        confidence=result.confidence,
-        sources=sources,
+        route=opening.route,
+        reasons=opening.reasons,
+        confidence=prepared.confidence,
+        sources=opening.sources,
         backend=generation.backend,
         model=generation.model,
-        sensitive=decision.sensitive,
-        correlation_id=correlation_id,
+        sensitive=opening.sensitive,
+        correlation_id=prepared.correlation_id,
         audit_id=event.pk,
-        conversation_id=conversation.pk,
+        conversation_id=prepared.conversation_id,
         message_id=reply.pk,
+        status=status,
+        tokens_in=generation.tokens_in,
+        tokens_out=generation.tokens_out,
     )
 
 
-def _generate(
-    decision: router.Decision, text: str, scan: pii.ScanResult, sources: tuple[SearchHit, ...]
-) -> tuple[Generation, str, list[str]]:
-    """Walk the decision's chain until a backend answers: the generation, the route and fallbacks taken."""
+def _open_on_chain(prepared: PreparedQuestion) -> tuple[AnswerStream | Generation, dict[str, str], str, list[str]]:
+    """Walk the decision's chain until a backend starts answering: its stream, placeholders, route, fallbacks."""
+    decision = prepared.decision
     fallbacks: list[str] = []
     for target in decision.chain:
         if target == router.Target.CLOUD and decision.sensitive and not decision.redact:
             raise AssertionError("a sensitive question must never reach the cloud unredacted")
+        if target == router.Target.REFUSE:
+            return refusal(prepared.text), {}, str(target), fallbacks
         try:
-            generation = generate_on(
-                target, question=text, scan=scan, redact=decision.redact, sources=sources
+            stream, placeholders = open_stream(
+                target,
+                question=prepared.text,
+                scan=prepared.scan,
+                redact=decision.redact,
+                sources=prepared.sources,
+                history=prepared.history,
             )
         except BackendError as error:
             logger.warning("backend %s failed, falling back: %s", target, error)
             fallbacks.append(f"fallback:{target}")
             continue
-        return generation, str(target), fallbacks
+        return stream, placeholders, str(target), fallbacks
     raise AssertionError("every decision chain ends in a refusal, which cannot fail")
 
 
+def _restorable(raw: str, placeholders: dict[str, str]) -> str:
+    """The streamed text with placeholders restored, holding back a placeholder that is still arriving."""
+    if not placeholders:
+        return raw
+    opening = raw.rfind("<")
+    if opening != -1 and ">" not in raw[opening:]:
+        raw = raw[:opening]
+    return pii.restore(raw, placeholders)
+
+
+def _with_text(generation: Generation, text: str) -> Generation:
+    return Generation(
+        text=text,
+        backend=generation.backend,
+        model=generation.model,
+        tokens_in=generation.tokens_in,
+        tokens_out=generation.tokens_out,
+        tokens_estimated=generation.tokens_estimated,
+        latency_ms=generation.latency_ms,
+    )
+
+
+def _partial(prepared: PreparedQuestion, route: str, shown: str) -> Generation:
+    """What an answer cut short cost, estimated from the text shown so far."""
+    return Generation(
+        text=shown,
+        backend=route,
+        model="",
+        tokens_in=tokens.count_tokens(prepared.text),
+        tokens_out=tokens.count_tokens(shown) if shown else 0,
+        tokens_estimated=True,
+        latency_ms=(time.perf_counter() - prepared.started) * 1000,
+    )
+
+
+def _history_of(conversation: Conversation) -> tuple[ChatTurn, ...]:
+    recent = list(conversation.messages.order_by("-created_at", "-id").values_list("role", "text")[:HISTORY_TURNS])
+    return tuple(ChatTurn(role=role, content=text) for role, text in reversed(recent) if text)
+
+
+def _over_budget(membership: Membership) -> bool:
+    return department_over_hard_budget(tenant_id=membership.tenant_id, department_id=membership.department_id)
+
+
+def _record_gap(*, tenant_id: int, question_redacted: str, reason: str, message_id: int | None) -> None:
+    from knowledge.gaps import record_unanswered
+
+    record_unanswered(tenant_id=tenant_id, question_redacted=question_redacted, reason=reason, message_id=message_id)
+
+
 def _own_conversation(membership: Membership, conversation_id: int) -> Conversation:
-    conversation = Conversation.objects.filter(
-        pk=conversation_id, user_id=membership.user_id, hidden=False
-    ).first()
+    conversation = Conversation.objects.filter(pk=conversation_id, user_id=membership.user_id, hidden=False).first()
     if conversation is None:
         raise QuestionError("That conversation does not exist or is not yours; start a new one.")
     return conversation

@@ -55,3 +55,28 @@ def globex_faqs(globex):
             "Globex uses FortiClient: open it and choose the Globex-HQ profile.",
         )
     }
+
+
+@pytest.fixture
+def lantern_server(committed_db):
+    """Lantern served over HTTP on loopback from a thread, for clients such as the openai SDK or a browser.
+
+    pytest-django's live_server flushes the database afterwards, which the application role may not do;
+    committed_db empties it as the owner instead."""
+    import threading
+
+    from django.contrib.staticfiles.handlers import StaticFilesHandler
+    from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
+    from django.core.wsgi import get_wsgi_application
+
+    class QuietHandler(WSGIRequestHandler):
+        def log_message(self, format, *args):
+            pass
+
+    server = ThreadedWSGIServer(("127.0.0.1", 0), QuietHandler, allow_reuse_address=False)
+    server.set_app(StaticFilesHandler(get_wsgi_application()))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()

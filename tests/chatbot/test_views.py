@@ -41,6 +41,6 @@ def test_a_colleagues_conversation_is_not_mine_either(client, alice, bob):
 
 def test_empty_question_shows_a_message_instead_of_an_error(client, bob):
     client.force_login(bob.user)
-    response = client.post(reverse("chatbot:ask"), {"question": "   "}, follow=True)
+    response = client.post(reverse("chatbot:ask"), {"question": "   "}, follow=True, HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 200
     assert "Please type a question." in response.content.decode()

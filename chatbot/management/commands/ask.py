@@ -29,11 +29,7 @@ class Command(BaseCommand):
         if user_obj is None:
             raise CommandError(f"No user {user!r}.")
         with tenant_context(tenant_obj.pk):
-            membership = (
-                Membership.objects.select_related("tenant", "department", "user")
-                .filter(user=user_obj)
-                .first()
-            )
+            membership = Membership.objects.select_related("tenant", "department", "user").filter(user=user_obj).first()
             if membership is None:
                 raise CommandError(f"User {user!r} is not a member of tenant {tenant!r}.")
             try:
