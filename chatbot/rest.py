@@ -7,6 +7,7 @@ runs in the key owner's tenant transaction like any page does.
 from __future__ import annotations
 
 from django.http import Http404, HttpRequest
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.authentication import BaseAuthentication, SessionAuthentication
@@ -60,6 +61,16 @@ class ApiKeyAuthentication(BaseAuthentication):
 
     def authenticate_header(self, request: Request) -> str:
         return "Bearer"
+
+
+class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
+    """Describes API-key authentication in the OpenAPI schema as HTTP bearer."""
+
+    target_class = "chatbot.rest.ApiKeyAuthentication"
+    name = "apiKey"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "bearer", "description": "A personal API key from Settings → API keys."}
 
 
 class IsMember(BasePermission):

@@ -7,6 +7,9 @@ from pathlib import Path
 
 import environ
 
+from audit.schedule import BEAT_SCHEDULE as AUDIT_BEAT_SCHEDULE
+from costing.schedule import BEAT_SCHEDULE as COSTING_BEAT_SCHEDULE
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("LANTERN_VAR_DIR", BASE_DIR / "var"))
 
@@ -26,9 +29,7 @@ SECRET_KEY = (
     if PRODUCTION
     else env.str("DJANGO_SECRET_KEY", default="django-insecure-lantern-development-key-not-for-production")
 )
-ALLOWED_HOSTS = env.list(
-    "DJANGO_ALLOWED_HOSTS", default=[] if PRODUCTION else ["127.0.0.1", "localhost", "testserver"]
-)
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=[] if PRODUCTION else ["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
@@ -97,7 +98,8 @@ for _database in (_app_database, _owner_database):
     _database["ENGINE"] = "django.db.backends.postgresql"
     _database["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
     _database["CONN_HEALTH_CHECKS"] = True
-    _database["TEST"] = {"NAME": "test_" + _owner_database["NAME"]}
+    # Concurrent test runs on one server each name their own database.
+    _database["TEST"] = {"NAME": env.str("LANTERN_TEST_DATABASE_NAME", default="test_" + _owner_database["NAME"])}
 
 DATABASES = {"default": _app_database, "owner": _owner_database}
 DATABASE_APP_ROLE = _app_database["USER"]
@@ -128,6 +130,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "Asia/Taipei"
+CELERY_BEAT_SCHEDULE = {
+    **COSTING_BEAT_SCHEDULE,
+    **AUDIT_BEAT_SCHEDULE,
+}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -195,9 +201,7 @@ LOGGING = {
 }
 
 # Lantern's own settings.
-LANTERN_EMBEDDING_MODEL = env.str(
-    "LANTERN_EMBEDDING_MODEL", default=""
-)  # empty: the bundled all-MiniLM-L6-v2
+LANTERN_EMBEDDING_MODEL = env.str("LANTERN_EMBEDDING_MODEL", default="")  # empty: the bundled all-MiniLM-L6-v2
 LANTERN_EMBEDDING_DIMENSIONS = 384
 LANTERN_MATCH_THRESHOLD = env.float("LANTERN_MATCH_THRESHOLD", default=0.55)
 LANTERN_MAX_QUESTION_CHARS = env.int("LANTERN_MAX_QUESTION_CHARS", default=2000)
@@ -214,4 +218,31 @@ LANTERN_BREAKER_FAILURE_THRESHOLD = env.int("LANTERN_BREAKER_FAILURE_THRESHOLD",
 LANTERN_BREAKER_COOL_DOWN_SECONDS = env.float("LANTERN_BREAKER_COOL_DOWN_SECONDS", default=30.0)
 LANTERN_AUDIT_ENCRYPTION_KEYS = env.list("LANTERN_AUDIT_ENCRYPTION_KEYS", default=[])
 LANTERN_AUDIT_SIGNING_KEY = env.str("LANTERN_AUDIT_SIGNING_KEY", default="")
+LANTERN_AUDIT_SIGNING_KEY_FILE = env.str("LANTERN_AUDIT_SIGNING_KEY_FILE", default="")
 LANTERN_KEY_DIR = VAR_DIR / "keys"
+
+# Costing: the exchange rate a new tenant starts with, and how long a budget alert webhook may take.
+LANTERN_DEFAULT_NTD_PER_USD = env.str("LANTERN_DEFAULT_NTD_PER_USD", default="32")
+LANTERN_WEBHOOK_TIMEOUT_SECONDS = env.float("LANTERN_WEBHOOK_TIMEOUT_SECONDS", default=5.0)
+
+# Chat: questions per minute per person and per tenant (0: no limit).
+LANTERN_RATE_LIMIT_USER_PER_MINUTE = env.int("LANTERN_RATE_LIMIT_USER_PER_MINUTE", default=20)
+LANTERN_RATE_LIMIT_TENANT_PER_MINUTE = env.int("LANTERN_RATE_LIMIT_TENANT_PER_MINUTE", default=600)
+
+# REST API (Django REST framework) and its OpenAPI schema; Swagger UI served from the app, no CDN.
+INSTALLED_APPS += ["rest_framework", "drf_spectacular", "drf_spectacular_sidecar"]
+REST_FRAMEWORK = {
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "chatbot.rest.api_exception_handler",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Lantern API",
+    "DESCRIPTION": "Conversations, questions and feedback. The OpenAI-compatible API is under /v1/.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}

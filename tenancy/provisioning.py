@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_slug
 from django.db import transaction
 
+import audit
 from tenancy.context import tenant_context
 from tenancy.middleware import tenant_id_for_user
 from tenancy.models import Department, Membership, Mode, Role, Tenant
@@ -26,7 +27,12 @@ def create_tenant(*, slug: str, name: str, mode: str = Mode.HYBRID) -> tuple[Ten
         raise ProvisioningError(f"Unknown mode {mode!r}: choose one of {', '.join(Mode.values)}.")
     if not name.strip():
         raise ProvisioningError("The tenant needs a name.")
-    tenant, created = Tenant.objects.update_or_create(slug=slug, defaults={"name": name.strip(), "mode": mode})
+    with transaction.atomic():
+        tenant, created = Tenant.objects.update_or_create(slug=slug, defaults={"name": name.strip(), "mode": mode})
+        if created:
+            from costing.defaults import seed_tenant
+
+            seed_tenant(tenant_id=tenant.pk)
     return tenant, created
 
 
@@ -80,8 +86,16 @@ def add_member(
     user.save()
     department = ensure_department(tenant=tenant, code=department_code)
     with tenant_context(tenant.pk):
+        previous_role = Membership.objects.filter(user=user).values_list("role", flat=True).first()
         membership, _ = Membership.objects.update_or_create(
             user=user,
             defaults={"tenant": tenant, "department": department, "role": role, "full_name": full_name},
         )
+        if previous_role != role:
+            audit.record(
+                tenant_id=tenant.pk,
+                kind="member_role_changed",
+                payload={"username": user.get_username(), "previous_role": previous_role or "", "role": role},
+                department_code=department.code,
+            )
     return membership

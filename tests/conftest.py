@@ -24,9 +24,7 @@ def django_db_setup(django_test_environment, django_db_blocker):
     from django.test.utils import setup_databases, teardown_databases
 
     with django_db_blocker.unblock():
-        old_config = setup_databases(
-            verbosity=0, interactive=False, aliases={"owner"}, serialized_aliases=set()
-        )
+        old_config = setup_databases(verbosity=0, interactive=False, aliases={"owner"}, serialized_aliases=set())
         application = connections["default"]
         application.close()
         application.settings_dict["NAME"] = connections["owner"].settings_dict["NAME"]
@@ -47,9 +45,7 @@ def committed_db(django_db_setup, django_db_blocker):
         owner = connections["owner"]
         with owner.cursor() as cursor:
             tables = [name for name in owner.introspection.table_names(cursor) if name not in NOT_TRUNCATED]
-            cursor.execute(
-                "TRUNCATE " + ", ".join(owner.ops.quote_name(name) for name in tables) + " CASCADE"
-            )
+            cursor.execute("TRUNCATE " + ", ".join(owner.ops.quote_name(name) for name in tables) + " CASCADE")
         owner.close()
 
 

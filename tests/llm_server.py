@@ -232,9 +232,7 @@ class _ChatHandler(BaseHTTPRequestHandler):
         try:
             body = json.loads(raw)
         except ValueError:
-            self._send_json(
-                HTTPStatus.BAD_REQUEST, _error_body("The body is not JSON.", "invalid_request_error")
-            )
+            self._send_json(HTTPStatus.BAD_REQUEST, _error_body("The body is not JSON.", "invalid_request_error"))
             return
         headers = {name.lower(): value for name, value in self.headers.items()}
         behaviour, released = self.fake._record(body, headers)
@@ -249,14 +247,8 @@ class _ChatHandler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         if behaviour.status != 200:
-            extra = (
-                {"retry-after-ms": str(behaviour.retry_after_ms)}
-                if behaviour.retry_after_ms is not None
-                else {}
-            )
-            self._send_json(
-                behaviour.status, _error_body("The fake server was told to fail.", "server_error"), extra
-            )
+            extra = {"retry-after-ms": str(behaviour.retry_after_ms)} if behaviour.retry_after_ms is not None else {}
+            self._send_json(behaviour.status, _error_body("The fake server was told to fail.", "server_error"), extra)
             return
         text = default_answer(body) if behaviour.text is None else behaviour.text
         if body.get("stream"):
@@ -330,9 +322,7 @@ class _ChatHandler(BaseHTTPRequestHandler):
     def _send_json(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
         self._send(status, json.dumps(payload).encode(), "application/json", headers)
 
-    def _send(
-        self, status: int, content: bytes, content_type: str, headers: dict[str, str] | None = None
-    ) -> None:
+    def _send(self, status: int, content: bytes, content_type: str, headers: dict[str, str] | None = None) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(content)))

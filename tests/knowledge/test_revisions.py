@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.urls import reverse
+from django.utils import translation
 
 from knowledge import retrieval
 from knowledge.curation import revision_history, snapshot_changes, text_changes
@@ -37,7 +38,8 @@ def test_snapshot_changes_list_only_what_changed():
         "status": "published",
     }
 
-    changes = {change.name: change for change in snapshot_changes(before=before, after=after)}
+    with translation.override("en"):
+        changes = {change.name: change for change in snapshot_changes(before=before, after=after)}
 
     assert set(changes) == {"answer", "alternatives", "status"}
     assert changes["alternatives"].added == ("vpn 斷線",)

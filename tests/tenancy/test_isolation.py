@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 
 import pytest
 from django.apps import apps
@@ -11,10 +12,20 @@ from django.utils import timezone
 
 import audit
 import costing
+from audit.checkpoints import checkpoint_head
+from audit.retention import set_retention
+from audit.verification import verify_tenant_chain
+from chatbot.api_keys import create_api_key
+from chatbot.conversations import give_feedback
 from chatbot.models import Conversation, Message
+from costing.budgets import set_budget
+from costing.defaults import seed_tenant as seed_costing
+from costing.rollups import roll_up
 from knowledge.faqs import save_faq_entry
+from knowledge.gaps import record_unanswered
 from knowledge.models import Chunk, Document, FaqEntry, ImportJob
 from knowledge.tasks import reembed_tenant
+from routing.policy import PolicySettings, save_backend_override, save_policy
 from tenancy.context import tenant_context
 from tenancy.models import TenantOwnedModel
 
@@ -50,8 +61,14 @@ def populate(membership) -> None:
         )
         Chunk.objects.create(tenant_id=tenant_id, document=document, kind=Chunk.Kind.DOCUMENT, text="VPN")
         ImportJob.objects.create(tenant_id=tenant_id, kind=ImportJob.Kind.FAQ_IMPORT, filename="faqs.csv")
+        record_unanswered(tenant_id=tenant_id, question_redacted="Where is the VPN guide?", reason="no_match")
         conversation = Conversation.objects.create(tenant_id=tenant_id, user=membership.user, title="VPN")
         Message.objects.create(tenant_id=tenant_id, conversation=conversation, role="user", text="VPN?")
+        answer_message = Message.objects.create(
+            tenant_id=tenant_id, conversation=conversation, role="assistant", text="Open the VPN client."
+        )
+        give_feedback(membership=membership, message=answer_message, helpful=True)
+        create_api_key(membership=membership, name="cli")
         correlation_id = uuid.uuid4()
         costing.meter(
             tenant_id=tenant_id,
@@ -68,6 +85,34 @@ def populate(membership) -> None:
             occurred_at=timezone.now(),
         )
         audit.record(tenant_id=tenant_id, kind="question", payload={"route": "local"}, correlation_id=correlation_id)
+        # Audit: a signed checkpoint, a stored verification and a retention period.
+        tenant = membership.tenant
+        checkpoint_head(tenant=tenant)
+        verify_tenant_chain(tenant=tenant)
+        set_retention(tenant=tenant, retention_days=365)
+        # Costing: price book, profile, settings, a budget crossed by a cloud question, and the roll-ups.
+        seed_costing(tenant_id=tenant_id)
+        set_budget(tenant_id=tenant_id, department_id=membership.department_id, soft_limit=None, hard_limit=Decimal(1))
+        costing.meter(
+            tenant_id=tenant_id,
+            department_id=membership.department_id,
+            user_id=membership.user_id,
+            route="cloud",
+            backend="cloud",
+            model="gpt-4o",
+            tokens_in=1_000_000,
+            tokens_out=0,
+            tokens_estimated=False,
+            latency_ms=5,
+            correlation_id=uuid.uuid4(),
+            occurred_at=timezone.now(),
+        )
+        roll_up(tenant_id=tenant_id, through=timezone.localdate())
+        # Routing: a policy version and a backend override.
+        save_policy(tenant=membership.tenant, policy_settings=PolicySettings(confidential_terms=("merger",)))
+        save_backend_override(
+            tenant_id=tenant_id, name="cloud", base_url="https://gateway.example/v1", model="m", api_key="k"
+        )
 
 
 @pytest.fixture
