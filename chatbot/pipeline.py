@@ -22,6 +22,7 @@ import audit
 import costing
 from chatbot.models import Conversation, Message
 from chatbot.presentation import sources_for_display
+from config import metrics, observability
 from costing.budgets import department_over_hard_budget
 from knowledge import retrieval
 from knowledge.retrieval import SearchHit, hits_for_display
@@ -42,6 +43,11 @@ class QuestionError(ValueError):
     """A question that cannot be asked as it is; the message tells the person what to change."""
 
 
+def _new_correlation_id() -> uuid.UUID:
+    """The request's id when the question is asked over HTTP, so X-Request-ID leads to the audit event."""
+    return observability.current_correlation_id() or uuid.uuid4()
+
+
 @dataclass(frozen=True)
 class PreparedQuestion:
     """Everything decided about a question before any model is asked."""
@@ -57,7 +63,7 @@ class PreparedQuestion:
     sources: tuple[SearchHit, ...]
     decision: router.Decision
     policy_version: int
-    correlation_id: uuid.UUID = field(default_factory=uuid.uuid4)
+    correlation_id: uuid.UUID = field(default_factory=_new_correlation_id)
     started: float = field(default_factory=time.perf_counter)
 
     @property
@@ -307,6 +313,14 @@ def record_answer(prepared: PreparedQuestion, *, opening: Opening, generation: G
         )
         if not prepared.sources and opening.route != "refused":
             _record_gap(tenant_id=tenant_id, question_redacted=redacted, reason="no_match", message_id=reply.pk)
+    metrics.observe_question(
+        route=opening.route,
+        status=status,
+        reasons=opening.reasons,
+        entity_types=(finding.entity_type for finding in prepared.scan.findings),
+        detection_failed=prepared.scan.failed,
+        seconds=time.perf_counter() - prepared.started,
+    )
     return Answer(
         text=generation.text,
         route=opening.route,

@@ -15,6 +15,7 @@ from decimal import Decimal
 from django.db import connection, transaction
 
 import audit
+from config.metrics import BUDGET_ALERTS
 from costing import model as cost_model
 from costing.models import Budget, BudgetAlert, BudgetLevel, BudgetSpend, Currency
 from costing.periods import first_of_month, month_period, today
@@ -179,6 +180,7 @@ def raise_budget_alert(
     from costing.tasks import deliver_budget_alert
 
     transaction.on_commit(lambda: deliver_budget_alert.delay(tenant_id, alert_id))
+    transaction.on_commit(lambda: BUDGET_ALERTS.labels(level=str(level)).inc())
     return alert_id
 
 
