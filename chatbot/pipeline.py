@@ -29,7 +29,7 @@ from knowledge.retrieval import SearchHit, hits_for_display
 from routing import pii, router, tokens
 from routing.backends import AnswerStream, BackendError, Generation
 from routing.backends.base import ChatTurn
-from routing.dispatch import language_of, open_stream, refusal
+from routing.dispatch import answer_deadline, language_of, open_stream, refusal, retry_notice
 from routing.policy import decide_for, policy_for, scan_question
 from tenancy.context import tenant_context
 from tenancy.models import Membership
@@ -81,6 +81,11 @@ class Opening:
     sources: tuple[SearchHit, ...]
     conversation_id: int
     correlation_id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class Reopening(Opening):
+    """The answer starts again on the next backend of the chain, after the previous one failed mid-answer."""
 
 
 @dataclass(frozen=True)
@@ -169,46 +174,50 @@ def prepare_question(
 def stream_answer(prepared: PreparedQuestion) -> Iterator[Opening | str | Answer]:
     """Yield an Opening, then the answer's text pieces, then the stored Answer.
 
-    Runs outside any transaction: each database step opens its own tenant transaction. Closing the generator
-    early stores what was shown, marked interrupted; a backend failing mid-answer stores it marked failed."""
+    Runs outside any transaction: each database step opens its own tenant transaction. A backend failing
+    mid-answer hands over to the next one of the decision's chain within the answer's time budget: a
+    Reopening names it, a notice says so when text was already shown, and the stored answer is the
+    fallback's. Closing the generator early stores what was shown, marked interrupted."""
     tenant_id = prepared.membership.tenant_id
+    deadline = answer_deadline(prepared.started)
+    fallbacks: list[str] = []
     with tenant_context(tenant_id):
-        stream, placeholders, route, fallbacks = _open_on_chain(prepared)
-    opening = Opening(
-        route=route,
-        reasons=(*prepared.decision.reasons, *fallbacks),
-        sensitive=prepared.decision.sensitive,
-        sources=prepared.sources,
-        conversation_id=prepared.conversation_id,
-        correlation_id=prepared.correlation_id,
-    )
-    if isinstance(stream, Generation):
-        yield opening
-        yield stream.text
-        yield record_answer(prepared, opening=opening, generation=stream, status=Message.Status.COMPLETE)
-        return
-    raw = ""
+        stream, placeholders, route = _open_on_chain(prepared, fallbacks=fallbacks, deadline=deadline)
+    opening = _opening(prepared, route=route, fallbacks=fallbacks)
     shown = ""
     status = Message.Status.INTERRUPTED
     try:
         yield opening
-        with stream:
-            for delta in stream:
-                raw += delta
-                visible = _restorable(raw, placeholders)
-                if len(visible) > len(shown):
-                    piece, shown = visible[len(shown) :], visible
-                    yield piece
-        generation = stream.generation
-        text = pii.restore(generation.text, placeholders)
-        if len(text) > len(shown):
-            yield text[len(shown) :]
+        while not isinstance(stream, Generation):
+            raw = ""
+            try:
+                with stream:
+                    for delta in stream:
+                        raw += delta
+                        visible = _restorable(raw, placeholders)
+                        if len(visible) > len(shown):
+                            piece, shown = visible[len(shown) :], visible
+                            yield piece
+                generation = stream.generation
+            except BackendError as error:
+                logger.warning("backend %s failed mid-answer, falling back: %s", route, error)
+                fallbacks.append(f"fallback:{route}")
+                with tenant_context(tenant_id):
+                    stream, placeholders, route = _open_on_chain(
+                        prepared, fallbacks=fallbacks, deadline=deadline, after=route
+                    )
+                opening = _opening(prepared, route=route, fallbacks=fallbacks, reopening=True)
+                yield opening
+                if shown:
+                    yield retry_notice(prepared.text)
+                shown = ""
+                continue
+            text = pii.restore(generation.text, placeholders)
+            stream = _with_text(generation, text)
+        if len(stream.text) > len(shown):
+            yield stream.text[len(shown) :]
         status = Message.Status.COMPLETE
-        yield record_answer(prepared, opening=opening, generation=_with_text(generation, text), status=status)
-    except BackendError as error:
-        logger.warning("backend %s failed mid-answer: %s", route, error)
-        status = Message.Status.FAILED
-        yield record_answer(prepared, opening=opening, generation=_partial(prepared, route, shown), status=status)
+        yield record_answer(prepared, opening=opening, generation=stream, status=status)
     finally:
         if status == Message.Status.INTERRUPTED:
             record_answer(prepared, opening=opening, generation=_partial(prepared, route, shown), status=status)
@@ -340,15 +349,21 @@ def record_answer(prepared: PreparedQuestion, *, opening: Opening, generation: G
     )
 
 
-def _open_on_chain(prepared: PreparedQuestion) -> tuple[AnswerStream | Generation, dict[str, str], str, list[str]]:
-    """Walk the decision's chain until a backend starts answering: its stream, placeholders, route, fallbacks."""
+def _open_on_chain(
+    prepared: PreparedQuestion, *, fallbacks: list[str], deadline: float, after: str = ""
+) -> tuple[AnswerStream | Generation, dict[str, str], str]:
+    """Walk the decision's chain, from the target after `after` if given, until a backend starts answering:
+    its stream (or the refusal), the placeholders to restore and the route. Appends each target passed over
+    to `fallbacks`."""
     decision = prepared.decision
-    fallbacks: list[str] = []
-    for target in decision.chain:
+    chain = decision.chain
+    if after:
+        chain = chain[[str(target) for target in chain].index(after) + 1 :]
+    for target in chain:
         if target == router.Target.CLOUD and decision.sensitive and not decision.redact:
             raise AssertionError("a sensitive question must never reach the cloud unredacted")
         if target == router.Target.REFUSE:
-            return refusal(prepared.text), {}, str(target), fallbacks
+            return refusal(prepared.text), {}, str(target)
         try:
             stream, placeholders = open_stream(
                 target,
@@ -357,13 +372,26 @@ def _open_on_chain(prepared: PreparedQuestion) -> tuple[AnswerStream | Generatio
                 redact=decision.redact,
                 sources=prepared.sources,
                 history=prepared.history,
+                deadline=deadline,
             )
         except BackendError as error:
             logger.warning("backend %s failed, falling back: %s", target, error)
             fallbacks.append(f"fallback:{target}")
             continue
-        return stream, placeholders, str(target), fallbacks
+        return stream, placeholders, str(target)
     raise AssertionError("every decision chain ends in a refusal, which cannot fail")
+
+
+def _opening(prepared: PreparedQuestion, *, route: str, fallbacks: Sequence[str], reopening: bool = False) -> Opening:
+    kind = Reopening if reopening else Opening
+    return kind(
+        route=route,
+        reasons=(*prepared.decision.reasons, *fallbacks),
+        sensitive=prepared.decision.sensitive,
+        sources=prepared.sources,
+        conversation_id=prepared.conversation_id,
+        correlation_id=prepared.correlation_id,
+    )
 
 
 def _restorable(raw: str, placeholders: dict[str, str]) -> str:

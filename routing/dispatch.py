@@ -6,6 +6,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from django.conf import settings
+
 from knowledge.retrieval import SearchHit
 from routing import pii
 from routing.backends import (
@@ -29,6 +31,14 @@ REFUSAL = {
     "Please contact HR or IT directly.",
     "zh-hant": "依貴公司的隱私政策，助理無法回答這個問題。請直接聯絡人資或資訊部門。",
 }
+
+
+RETRY_NOTICE = {
+    "en": "\n\n[The assistant stopped responding; the answer is being retried from another backend.]\n\n",
+    "zh-hant": "\n\n［助理中斷回應，正改由另一個後端重新回答。］\n\n",
+}
+# Every backend's attempts and the fallbacks after them; the extractive answerer needs no time of its own.
+DEFAULT_ANSWER_TIME_BUDGET_SECONDS = 60.0
 
 
 def language_of(text: str) -> str:
@@ -136,19 +146,32 @@ def open_stream(
     redact: bool,
     sources: Sequence[SearchHit],
     history: Sequence[ChatTurn] = (),
+    deadline: float | None = None,
 ) -> tuple[AnswerStream, dict[str, str]]:
     """Start answering on the target; returns the stream and the placeholders to restore in what it says.
 
     The backend sees placeholders instead of sensitive values whenever it is the cloud or `redact` is set:
-    see outgoing_text()."""
+    see outgoing_text(). A model server must answer by `deadline` (a time.perf_counter() value); the
+    extractive answerer takes no time and is always allowed, so a chain can end in it once time is up."""
     outgoing = outgoing_text(target, question=question, scan=scan, redact=redact, sources=sources, history=history)
     stream = backend_for_target(target).stream(
         question=outgoing.question,
         sources=outgoing.sources,
         history=outgoing.history,
         language=language_of(question),
+        deadline=None if target == Target.EXTRACTIVE else deadline,
     )
     return stream, outgoing.placeholders
+
+
+def answer_deadline(started: float) -> float:
+    """When an answer begun at `started` (time.perf_counter()) must be over, fallbacks included."""
+    return started + getattr(settings, "LANTERN_ANSWER_TIME_BUDGET_SECONDS", DEFAULT_ANSWER_TIME_BUDGET_SECONDS)
+
+
+def retry_notice(question: str) -> str:
+    """What the reader is told when an answer that had started is given again by another backend."""
+    return RETRY_NOTICE[language_of(question)]
 
 
 def generate_on(

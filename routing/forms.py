@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from routing.explanations import ENTITY_WORDS
 from routing.models import EntityAction
 from routing.pii import LOW_ENTITY_TYPES
-from routing.policy import PolicySettings
+from routing.policy import MAX_API_KEY_CHARS, PolicySettings
 from tenancy.models import Mode
 
 DEFAULT_ACTION = ""
@@ -103,13 +103,20 @@ class BackendOverrideForm(forms.Form):
     base_url = forms.URLField(label=_("Base URL"), required=False, max_length=500, assume_scheme="https")
     model = forms.CharField(label=_("Model"), required=False, max_length=200)
     api_key = forms.CharField(
-        label=_("API key"),
+        label=_("New API key"),
         required=False,
-        max_length=500,
-        widget=forms.PasswordInput(render_value=False),
-        help_text=_("Leave empty to keep the stored key."),
+        max_length=MAX_API_KEY_CHARS,
+        strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text=_("Replaces the stored key; leave empty to keep it. Stored encrypted, never shown again."),
     )
-    remove_api_key = forms.BooleanField(label=_("Remove the stored key"), required=False)
+    remove_api_key = forms.BooleanField(label=_("Clear the stored key"), required=False)
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        if cleaned.get("remove_api_key") and cleaned.get("api_key"):
+            raise forms.ValidationError(_("Either type a new key or clear the stored one, not both."))
+        return cleaned
 
     def api_key_change(self) -> str | None:
         """The new key, "" to remove it, or None to keep the stored one."""

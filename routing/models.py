@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from routing import credentials
 from tenancy.models import Mode, TenantOwnedModel
 
 
@@ -53,7 +54,8 @@ class BackendOverride(TenantOwnedModel):
     name = models.CharField(max_length=10, choices=Name.choices)
     base_url = models.URLField(max_length=500, blank=True)
     model = models.CharField(max_length=200, blank=True)
-    api_key = models.CharField(max_length=500, blank=True)
+    # A Fernet token (routing.credentials); the key itself is never stored or shown.
+    encrypted_api_key = models.TextField(blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -64,8 +66,23 @@ class BackendOverride(TenantOwnedModel):
         return f"{self.name} backend override"
 
     @property
-    def masked_api_key(self) -> str:
-        """The key as shown back to an admin: its last four characters at most."""
-        if not self.api_key:
-            return ""
-        return "••••" + (self.api_key[-4:] if len(self.api_key) >= 12 else "")
+    def has_api_key(self) -> bool:
+        """Whether a key is stored."""
+        return bool(self.encrypted_api_key)
+
+    @property
+    def api_key(self) -> str:
+        """The stored key in clear, for the call to the backend only; raises UnreadableCredentialError."""
+        return credentials.decrypt(self.encrypted_api_key)
+
+    @api_key.setter
+    def api_key(self, value: str) -> None:
+        self.encrypted_api_key = credentials.encrypt(value)
+
+    @property
+    def api_key_is_readable(self) -> bool:
+        """Whether the stored key decrypts with the keys in force (False also when none is stored)."""
+        try:
+            return bool(self.api_key)
+        except credentials.UnreadableCredentialError:
+            return False

@@ -6,6 +6,7 @@ highest version is the one in force. A tenant that never saved one follows `Poli
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from typing import Any
@@ -17,17 +18,20 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 import audit
-from routing import breaker, pii
+from routing import breaker, credentials, pii
 from routing.backends import BackendConfig, ChatTurn, config_from_settings
 from routing.models import BackendOverride, EntityAction, RoutingPolicy
 from routing.pii import TenantVocabulary
 from routing.router import BackendHealth, Decision, Policy, decide
 from tenancy.models import Membership, Mode, Tenant
 
+logger = logging.getLogger(__name__)
+
 VOCABULARY_CACHE_SECONDS = 60
 POLICY_CACHE_SECONDS = 300
 BACKENDS_CACHE_SECONDS = 60
 MAX_CONFIDENTIAL_TERMS = 500
+MAX_API_KEY_CHARS = 500
 
 
 @dataclass(frozen=True)
@@ -206,17 +210,24 @@ def backend_config_for(*, tenant_id: int | None, name: str) -> BackendConfig:
     key = _backends_key(tenant_id)
     overrides = cache.get(key)
     if overrides is None:
+        # The cache holds the keys encrypted: it may be a Redis server other processes read.
         overrides = {
-            override_name: (base_url, model, api_key)
-            for override_name, base_url, model, api_key in BackendOverride.unscoped.filter(
+            override_name: (base_url, model, encrypted_api_key)
+            for override_name, base_url, model, encrypted_api_key in BackendOverride.unscoped.filter(
                 tenant_id=tenant_id
-            ).values_list("name", "base_url", "model", "api_key")
+            ).values_list("name", "base_url", "model", "encrypted_api_key")
             if base_url
         }
         cache.set(key, overrides, BACKENDS_CACHE_SECONDS)
     if name not in overrides:
         return config
-    base_url, model, api_key = overrides[name]
+    base_url, model, encrypted_api_key = overrides[name]
+    try:
+        api_key = credentials.decrypt(encrypted_api_key)
+    except credentials.UnreadableCredentialError as error:
+        # Without its key the tenant's server refuses the call and the decision's chain falls back.
+        logger.error("tenant %s, %s backend: %s", tenant_id, name, error)
+        api_key = ""
     # A tenant's own server never receives the installation's key.
     return replace(config, base_url=base_url, model=model, api_key=api_key)
 
@@ -234,6 +245,8 @@ def save_backend_override(
     """Set the tenant's own local or cloud server (api_key None keeps the stored key), with an audit event."""
     if name not in BackendOverride.Name.values:
         raise ValidationError({"name": f"Unknown backend {name!r}."})
+    if api_key is not None and len(api_key) > MAX_API_KEY_CHARS:
+        raise ValidationError({"api_key": f"An API key has at most {MAX_API_KEY_CHARS} characters."})
     with transaction.atomic():
         override = BackendOverride.unscoped.select_for_update().filter(tenant_id=tenant_id, name=name).first()
         if override is None:
@@ -243,7 +256,7 @@ def save_backend_override(
             if getattr(override, field_name) != value:
                 changes[field_name] = {"from": getattr(override, field_name), "to": value}
                 setattr(override, field_name, value)
-        if api_key is not None and api_key != override.api_key:
+        if api_key is not None and not _is_stored_key(override, api_key):
             # The key itself never enters the audit log.
             changes["api_key"] = "changed" if api_key else "removed"
             override.api_key = api_key
@@ -260,6 +273,13 @@ def save_backend_override(
         transaction.on_commit(lambda: cache.delete(_backends_key(tenant_id)))
     cache.delete(_backends_key(tenant_id))
     return override
+
+
+def _is_stored_key(override: BackendOverride, api_key: str) -> bool:
+    try:
+        return override.api_key == api_key
+    except credentials.UnreadableCredentialError:
+        return False
 
 
 def backend_health(tenant_id: int | None = None) -> BackendHealth:

@@ -28,6 +28,7 @@ from typing import Any, Self
 DEFAULT_MODEL = "fake-model"
 HANG_LIMIT_SECONDS = 120.0
 GARBAGE_KINDS = ("not_json", "no_choices")
+BREAK_KINDS = ("drop", "garbage", "error", "stall")
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,8 @@ class Behaviour:
     retry_after_ms: int | None = None
     garbage: str = ""  # "not_json" or "no_choices"
     usage: bool = True
+    break_kind: str = ""  # a stream that breaks midway: one of BREAK_KINDS
+    break_after_events: int = 0  # events sent whole before it breaks
 
 
 def default_answer(body: dict[str, Any]) -> str:
@@ -146,6 +149,13 @@ class FakeLLMServer:
         if kind not in GARBAGE_KINDS:
             raise ValueError(f"garbage kind must be one of {GARBAGE_KINDS}, not {kind!r}")
         self._change(garbage=kind)
+
+    def break_midway(self, kind: str, *, after_events: int = 3) -> None:
+        """Break streamed answers after some events: "drop" the connection, send "garbage", an "error" event
+        as OpenAI does when it fails mid-answer, or "stall" until reset or stopped."""
+        if kind not in BREAK_KINDS:
+            raise ValueError(f"break kind must be one of {BREAK_KINDS}, not {kind!r}")
+        self._change(break_kind=kind, break_after_events=after_events)
 
     def omit_usage(self) -> None:
         """Leave token usage out of answers, as some servers do."""
@@ -292,12 +302,28 @@ class _ChatHandler(BaseHTTPRequestHandler):
         else:
             events = [_event(chunk) for chunk in self._chunks(body, text, include_usage)]
         for index, event in enumerate(events):
+            if behaviour.break_kind and index == behaviour.break_after_events:
+                self._break(behaviour.break_kind, released)
+                return
             if index and behaviour.chunk_delay_seconds and released.wait(behaviour.chunk_delay_seconds):
                 self.close_connection = True
                 return
             self._write_chunk(event)
         self._write_chunk(b"data: [DONE]\n\n")
         self._write_chunk(b"")
+
+    def _break(self, kind: str, released: threading.Event) -> None:
+        """Break the stream under way; a dropped or stalled one never sends the end of its chunked body."""
+        if kind == "garbage":
+            self._write_chunk(b"data: {this is not json\n\n")
+        elif kind == "error":
+            self._write_chunk(_event({"error": _error_body("The model crashed.", "server_error")["error"]}))
+        elif kind == "stall":
+            released.wait(HANG_LIMIT_SECONDS)
+        self.close_connection = True
+        if kind in ("garbage", "error"):
+            self._write_chunk(b"data: [DONE]\n\n")
+            self._write_chunk(b"")
 
     def _chunks(self, body: dict[str, Any], text: str, include_usage: bool) -> list[dict[str, Any]]:
         base = {"id": "chatcmpl-fake", "object": "chat.completion.chunk", "created": int(time.time())}

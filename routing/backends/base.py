@@ -93,17 +93,28 @@ class AnswerStream(Iterator[str]):
                 send(delta)
         generation = answer.generation
 
-    Failures before the first delta are raised by `Backend.stream()` itself, so a caller can fall back to
-    another backend before showing anything; failures later are raised from the iteration. Both are
-    BackendError. Leaving the `with` block early closes the connection to the backend.
+    Failures before the first delta (an error status, a timeout, garbage, an empty answer) are raised by
+    `Backend.stream()` itself, which reads up to the first delta, so a caller can fall back to another
+    backend before showing anything; failures later, and running past the deadline, are raised from the
+    iteration. Both are BackendError. Leaving the `with` block early closes the connection to the backend.
     """
 
-    def __init__(self, *, backend: Backend, reply: Reply, messages: Sequence[dict[str, str]], started: float) -> None:
+    def __init__(
+        self,
+        *,
+        backend: Backend,
+        reply: Reply,
+        messages: Sequence[dict[str, str]],
+        started: float,
+        deadline: float | None = None,
+    ) -> None:
         self._backend = backend
         self._reply = reply
         self._messages = messages
         self._started = started
+        self._deadline = deadline
         self._pieces: list[str] = []
+        self._unread: str | None = None
         self._usage: Usage | None = None
         self._generation: Generation | None = None
         self._closed = False
@@ -112,8 +123,23 @@ class AnswerStream(Iterator[str]):
         return self
 
     def __next__(self) -> str:
+        if self._unread is not None:
+            piece, self._unread = self._unread, None
+            return piece
         if self._closed:
             raise StopIteration
+        piece = self._read()
+        if piece is None:
+            raise StopIteration
+        return piece
+
+    def read_first_delta(self) -> None:
+        """Read ahead up to the first delta, which iteration then returns first; raises BackendError."""
+        if self._unread is None and not self._closed:
+            self._unread = self._read()
+
+    def _read(self) -> str | None:
+        """The next text piece, or None once the answer is finished."""
         while True:
             try:
                 part = next(self._reply.parts, None)
@@ -121,9 +147,16 @@ class AnswerStream(Iterator[str]):
                 self._closed = True
                 self._backend.breaker.record_failure()
                 raise
+            if self._deadline is not None and time.perf_counter() > self._deadline:
+                self.close()
+                raise BackendError(
+                    "ran past the time allowed for the answer",
+                    backend=self._backend.name,
+                    kind=BackendErrorKind.TIMEOUT,
+                )
             if part is None:
                 self._finish()
-                raise StopIteration
+                return None
             if isinstance(part, Usage):
                 self._usage = part
             elif part:
@@ -195,9 +228,20 @@ class Backend:
         sources: Sequence[SearchHit],
         history: Sequence[ChatTurn] = (),
         language: str = "en",
+        deadline: float | None = None,
     ) -> AnswerStream:
-        """Start answering; raises BackendError at once when the backend is refused, unreachable or down."""
-        return self._open(question=question, sources=sources, history=history, language=language, streaming=True)
+        """Start answering and read up to the first delta; raises BackendError when the backend is refused,
+        unreachable, down, or fails before saying anything. `deadline` is a time.perf_counter() value the
+        answer may not run past."""
+        stream = self._open(
+            question=question, sources=sources, history=history, language=language, streaming=True, deadline=deadline
+        )
+        try:
+            stream.read_first_delta()
+        except BaseException:
+            stream.close()
+            raise
+        return stream
 
     def generate(
         self,
@@ -209,7 +253,7 @@ class Backend:
     ) -> Generation:
         """Answer in one call, without streaming; raises BackendError when the backend cannot answer."""
         with self._open(
-            question=question, sources=sources, history=history, language=language, streaming=False
+            question=question, sources=sources, history=history, language=language, streaming=False, deadline=None
         ) as answer:
             for _delta in answer:
                 pass
@@ -223,23 +267,39 @@ class Backend:
         history: Sequence[ChatTurn],
         language: str,
         streaming: bool,
+        deadline: float | None,
     ) -> AnswerStream:
         messages = prompts.build_messages(question=question, sources=sources, history=history, language=language)
+        started = time.perf_counter()
+        if deadline is not None and started >= deadline:
+            raise BackendError(
+                "was not called: no time is left for the answer", backend=self.name, kind=BackendErrorKind.TIMEOUT
+            )
         if not self.breaker.before_call():
             raise BackendError(
                 "refused the call: circuit open after repeated failures",
                 backend=self.name,
                 kind=BackendErrorKind.CIRCUIT_OPEN,
             )
-        started = time.perf_counter()
         try:
             reply = self._start(
-                question=question, sources=sources, language=language, messages=messages, streaming=streaming
+                question=question,
+                sources=sources,
+                language=language,
+                messages=messages,
+                streaming=streaming,
+                timeout_seconds=self._timeout_within(deadline, started),
             )
         except Exception:
             self.breaker.record_failure()
             raise
-        return AnswerStream(backend=self, reply=reply, messages=messages, started=started)
+        return AnswerStream(backend=self, reply=reply, messages=messages, started=started, deadline=deadline)
+
+    def _timeout_within(self, deadline: float | None, now: float) -> float:
+        """The configured timeout, shortened so that every allowed attempt ends before the deadline."""
+        if deadline is None:
+            return self.config.timeout_seconds
+        return min(self.config.timeout_seconds, (deadline - now) / (self.config.max_retries + 1))
 
     def _start(
         self,
@@ -249,6 +309,7 @@ class Backend:
         language: str,
         messages: Sequence[dict[str, str]],
         streaming: bool,
+        timeout_seconds: float,
     ) -> Reply:
-        """Begin the answer; errors that happen before any text exists are raised here as BackendError."""
+        """Begin the answer, waiting at most timeout_seconds per attempt; errors are BackendError."""
         raise NotImplementedError

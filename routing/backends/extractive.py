@@ -63,6 +63,7 @@ class ExtractiveBackend(Backend):
         language: str,
         messages: Sequence[dict[str, str]],
         streaming: bool,
+        timeout_seconds: float,
     ) -> Reply:
         text = self.compose(sources=sources, language=language)
         return Reply(model="", parts=_pieces(text) if streaming else iter([text]))

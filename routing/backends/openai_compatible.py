@@ -45,15 +45,19 @@ class OpenAICompatibleBackend(Backend):
         language: str,
         messages: Sequence[dict[str, str]],
         streaming: bool,
+        timeout_seconds: float,
     ) -> Reply:
+        client = self.client
+        if timeout_seconds < self.config.timeout_seconds:
+            client = client.with_options(timeout=timeout_seconds)
         try:
             model = self.config.model or self._served_model()
             if streaming:
-                chunks = self.client.chat.completions.create(
+                chunks = client.chat.completions.create(
                     model=model, messages=messages, stream=True, stream_options={"include_usage": True}
                 )
                 return Reply(model=model, parts=self._stream_parts(chunks))
-            completion = self.client.chat.completions.create(model=model, messages=messages)
+            completion = client.chat.completions.create(model=model, messages=messages)
         except (openai.OpenAIError, ValueError) as error:
             raise self._error(error) from error
         return Reply(model=model, parts=iter(self._completion_parts(completion)))

@@ -329,8 +329,21 @@ def test_a_timeout_is_retried_once_per_allowed_retry(server):
     assert time.perf_counter() - started < 0.3 * 2 + 0.5 + 1.0
 
 
-def test_a_stream_that_stalls_midway_is_cut_off_by_the_timeout_and_counts_as_a_failure(server, clock):
+def test_a_stream_that_stalls_before_its_first_word_fails_at_once_so_the_caller_can_fall_back(server, clock):
     server.slow(chunk_delay_seconds=5)
+    backend = local_backend(server, clock=clock, timeout_seconds=0.5, failure_threshold=1)
+    started = time.perf_counter()
+
+    with pytest.raises(BackendError) as failure:
+        backend.stream(question="vpn?", sources=[VPN])
+
+    assert time.perf_counter() - started < 1.5
+    assert failure.value.kind == BackendErrorKind.TIMEOUT
+    assert backend.breaker.state == BreakerState.OPEN
+
+
+def test_a_stream_that_stalls_midway_is_cut_off_by_the_timeout_and_counts_as_a_failure(server, clock):
+    server.break_midway("stall", after_events=3)
     backend = local_backend(server, clock=clock, timeout_seconds=0.5, failure_threshold=1)
     answer = backend.stream(question="vpn?", sources=[VPN])
     started = time.perf_counter()

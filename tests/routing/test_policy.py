@@ -209,7 +209,8 @@ def test_a_tenants_backend_override_replaces_the_installation_default_and_its_ke
     )
     assert (kept.model, kept.api_key) == ("acme-gpt-2", "sk-acme-secret-1234")
     assert (other.base_url, other.api_key) == ("https://api.example.com/v1", "sk-installation")
-    assert override.masked_api_key == "••••1234"
+    assert override.has_api_key and override.api_key_is_readable
+    assert "sk-acme-secret" not in override.encrypted_api_key
     assert events[0].payload["changes"]["backend:cloud"]["api_key"] == "changed"
     assert "sk-acme-secret" not in str([event.payload for event in events])
 
