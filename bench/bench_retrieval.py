@@ -101,13 +101,15 @@ def f1_out_of_scope(predicted_out: Sequence[bool], truly_out: Sequence[bool]) ->
 def percentile(values: Sequence[float], share: float) -> float:
     """The value below which `share` of the values fall (nearest rank)."""
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, int(round(share * len(ordered))) - 1))]
+    return ordered[min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))]
 
 
 def warm_query_cache(texts: Sequence[str]) -> None:
     """Put the questions' embeddings (from the on-disk cache) where embed_query looks first."""
     vectors = cached_embeddings(list(texts))
-    django_cache.set_many({query_cache_key(text): vector.tobytes() for text, vector in zip(texts, vectors, strict=True)})
+    django_cache.set_many(
+        {query_cache_key(text): vector.tobytes() for text, vector in zip(texts, vectors, strict=True)}
+    )
 
 
 def load_tenant(faq_set: FaqSet, slug: str) -> tuple[int, dict[int, str]]:
@@ -168,7 +170,11 @@ def measure_quality(quick: bool) -> None:
         started = time.perf_counter()
         tenant_id, external_ids = load_tenant(faq_set, f"bench-{name.replace('_', '-')}")
         warm_query_cache([query.text for query in queries])
-        methods: dict[str, Ranking] = {"dense only": Ranking(), "lexical only (bigrams)": Ranking(), "search (shipped)": Ranking()}
+        methods: dict[str, Ranking] = {
+            "dense only": Ranking(),
+            "lexical only (bigrams)": Ranking(),
+            "search (shipped)": Ranking(),
+        }
         shipped_out, truly_out = [], []
         dense_best: list[tuple[float, bool]] = []
         for query in queries:
@@ -202,11 +208,12 @@ def measure_quality(quick: bool) -> None:
         shipped = methods["search (shipped)"].hit_at_1
         dense = methods["dense only"].hit_at_1
         best_leg = max(ranking.hit_at_1 for label, ranking in methods.items() if label != "search (shipped)")
-        goal = (
-            f"goal shipped ≥ dense + 0.02: {shipped:.3f} vs {dense + 0.02:.3f} {'met' if shipped >= dense + 0.02 else 'MISSED'}"
-            if name in GOALS
-            else f"goal shipped ≥ best single leg: {shipped:.3f} vs {best_leg:.3f} {'met' if shipped >= best_leg else 'MISSED'}"
-        )
+        if name in GOALS:
+            verdict = "met" if shipped >= dense + 0.02 else "MISSED"
+            goal = f"goal shipped ≥ dense + 0.02: {shipped:.3f} vs {dense + 0.02:.3f} {verdict}"
+        else:
+            verdict = "met" if shipped >= best_leg else "MISSED"
+            goal = f"goal shipped ≥ best single leg: {shipped:.3f} vs {best_leg:.3f} {verdict}"
         rows.append(f"{'':<12} {goal}   ({time.perf_counter() - started:.0f} s)")
         if faq_set.out_of_scope_count and name == "clinc150":
             precision, recall, f1 = f1_out_of_scope(shipped_out, truly_out)
@@ -262,7 +269,9 @@ def _dense_threshold_on_validation(faq_set: FaqSet, tenant_id: int, quick: bool)
     return float(max(candidates, key=lambda cut: f1_out_of_scope([s < cut for s in scores], truly_out)[2]))
 
 
-def clustered_vectors(centres: np.ndarray, count: int, generator: np.random.Generator, spread: float = 0.5) -> np.ndarray:
+def clustered_vectors(
+    centres: np.ndarray, count: int, generator: np.random.Generator, spread: float = 0.5
+) -> np.ndarray:
     """Unit vectors scattered around real sentence embeddings (random 384-d vectors have no neighbours to find)."""
     chosen = centres[generator.integers(0, len(centres), size=count)]
     noise = generator.standard_normal(chosen.shape).astype(np.float32) * (spread / np.sqrt(chosen.shape[1]))
@@ -308,7 +317,7 @@ def measure_latency(quick: bool) -> None:
         _analyze()
         exact = _dense_top10(big.pk, query_vectors, exact=True)
         exact_times = _time_dense(big.pk, query_vectors, exact=True)
-        print(f"{size:>8,} {'vector leg, exact scan':<34} {_p(exact_times, 0.5):>8.2f} {_p(exact_times, 0.99):>8.2f} {1.0:>10.3f}")
+        print(f"{size:>8,} {'vector leg, exact scan':<34} {_timings(exact_times)} {1.0:>10.3f}")
         if size >= retrieval.PARTIAL_INDEX_MIN_CHUNKS:
             started = time.perf_counter()
             retrieval.refresh_vector_indexes()
@@ -318,9 +327,9 @@ def measure_latency(quick: bool) -> None:
                 found = _dense_top10(big.pk, query_vectors, ef_search=ef_search)
                 times = _time_dense(big.pk, query_vectors, ef_search=ef_search)
                 label = f"vector leg, own HNSW, ef_search {ef_search}"
-                print(f"{size:>8,} {label:<34} {_p(times, 0.5):>8.2f} {_p(times, 0.99):>8.2f} {_recall(exact, found):>10.3f}")
+                print(f"{size:>8,} {label:<34} {_timings(times)} {_recall(exact, found):>10.3f}")
             print(f"{'':>8} (the tenant's partial HNSW index built in {build:.1f} s)")
-        shipped_times, shipped_top = _time_search(big.pk, query_texts, query_vectors)
+        shipped_times, _shipped_top = _time_search(big.pk, query_texts, query_vectors)
         recall = _recall(exact, _dense_top10(big.pk, query_vectors, ef_search=retrieval.DEFAULT_WEIGHTS.ef_search))
         path = "own HNSW" if size >= retrieval.PARTIAL_INDEX_MIN_CHUNKS else "exact"
         label = f"search as shipped ({path})"
@@ -347,17 +356,20 @@ def _compare_global_index(big_tenant: int, small_tenant: int, query_vectors: np.
             "WITH (m = 16, ef_construction = 64)"
         )
     _analyze()
-    print(f"\n## One HNSW index over all tenants, tenant filter applied after (built in {time.perf_counter() - started:.0f} s)")
+    built = time.perf_counter() - started
+    print(f"\n## One HNSW index over all tenants, tenant filter applied after (built in {built:.0f} s)")
     print(f"{'tenant':<22} {'ef_search':>9} {'p50 ms':>8} {'p99 ms':>8} {'recall@10':>10}")
     for label, tenant_id in (("big", big_tenant), ("small (2,000 chunks)", small_tenant)):
         exact = _dense_top10(tenant_id, query_vectors, exact=True)
         for ef_search in (100, 400, 1000):
             found = _dense_top10(tenant_id, query_vectors, ef_search=ef_search, cosine=True)
             times = _time_dense(tenant_id, query_vectors, ef_search=ef_search, cosine=True)
-            print(f"{label:<22} {ef_search:>9} {_p(times, 0.5):>8.2f} {_p(times, 0.99):>8.2f} {_recall(exact, found):>10.3f}")
+            print(f"{label:<22} {ef_search:>9} {_timings(times)} {_recall(exact, found):>10.3f}")
 
 
-def _insert(tenant_id: int, count: int, centres: np.ndarray, texts: Sequence[str], generator: np.random.Generator) -> None:
+def _insert(
+    tenant_id: int, count: int, centres: np.ndarray, texts: Sequence[str], generator: np.random.Generator
+) -> None:
     if count <= 0:
         return
     indices = generator.integers(0, len(centres), size=count)
@@ -439,6 +451,11 @@ def _p(values: Sequence[float], share: float) -> float:
     return percentile(values, share)
 
 
+def _timings(values: Sequence[float]) -> str:
+    """The p50 and p99 columns of a latency table."""
+    return f"{_p(values, 0.5):>8.2f} {_p(values, 0.99):>8.2f}"
+
+
 def _literal(vector: np.ndarray) -> str:
     return "[" + ",".join(f"{value:.7f}" for value in vector) + "]"
 
@@ -474,8 +491,10 @@ def measure_ingestion(quick: bool) -> None:
     ingest_rate = len(texts) / (time.perf_counter() - started)
     print(f"\n## Ingestion ({len(texts)} chunks, {len(entries)} FAQ entries saved {ENTRIES_PER_SAVE_BATCH} at a time)")
     print(f"raw sentence-transformers encode     {raw_rate:>8.1f} chunks/s")
-    print(f"save_faq_entry, embedding + insert   {ingest_rate:>8.1f} chunks/s   {ingest_rate / raw_rate:>6.1%} of raw"
-          f"   goal ≥ 70% {'met' if ingest_rate >= 0.7 * raw_rate else 'MISSED'}")
+    print(
+        f"save_faq_entry, embedding + insert   {ingest_rate:>8.1f} chunks/s   {ingest_rate / raw_rate:>6.1%} of raw"
+        f"   goal ≥ 70% {'met' if ingest_rate >= 0.7 * raw_rate else 'MISSED'}"
+    )
 
 
 def main() -> None:
@@ -497,7 +516,8 @@ def main() -> None:
         for name, step in steps.items():
             if arguments.only in (None, name):
                 step(arguments.quick)
-    print(f"\nbench_retrieval finished in {time.perf_counter() - started:.0f} s ({'quick' if arguments.quick else 'full'})")
+    elapsed = time.perf_counter() - started
+    print(f"\nbench_retrieval finished in {elapsed:.0f} s ({'quick' if arguments.quick else 'full'})")
 
 
 if __name__ == "__main__":

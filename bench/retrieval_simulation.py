@@ -81,7 +81,9 @@ class SimulatedTenant:
             unseen_share=(sum(1 for term in terms if not self.frequencies.get(term)) / len(terms)) if terms else 1.0,
             lexical_ceiling=sum(self.idf(term) for term in terms),
             sources={
-                index: SourceEvidence(dense_best=float(best[index]), dense_mean=float(mean[index]), lexical=lexical[index])
+                index: SourceEvidence(
+                    dense_best=float(best[index]), dense_mean=float(mean[index]), lexical=lexical[index]
+                )
                 for index in range(len(self.entries))
             },
         )

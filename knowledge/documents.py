@@ -97,9 +97,7 @@ def parse_document(filename: str, content: bytes, *, max_bytes: int = 10 * MEBIB
     if suffix in (".md", ".markdown"):
         title, sections = _read_markdown(_decode_text(filename, content))
     elif suffix in (".html", ".htm"):
-        title, sections = _read_html(
-            _decode_text(filename, content, declared=_declared_html_charset(content))
-        )
+        title, sections = _read_html(_decode_text(filename, content, declared=_declared_html_charset(content)))
     elif suffix == ".txt":
         title, sections = "", [Section(heading_path=(), text=_decode_text(filename, content).strip())]
     elif suffix == ".pdf":
@@ -116,9 +114,7 @@ def parse_document(filename: str, content: bytes, *, max_bytes: int = 10 * MEBIB
     return ParsedDocument(title=title or stem, sections=tuple(sections))
 
 
-def chunk_sections(
-    sections: Iterable[Section], *, max_chars: int = 800, overlap_chars: int = 100
-) -> list[Chunk]:
+def chunk_sections(sections: Iterable[Section], *, max_chars: int = 800, overlap_chars: int = 100) -> list[Chunk]:
     """Cut sections into chunks of at most max_chars, keeping paragraphs whole and sections apart.
 
     Small paragraphs under the same heading share a chunk; a paragraph longer than max_chars is cut at
@@ -258,8 +254,7 @@ def _decode_text(filename: str, content: bytes, *, declared: str | None = None) 
             text = str(guess) if guess is not None else None
     if text is None or _control_character_share(text) > _MAX_CONTROL_CHARACTER_SHARE:
         raise DocumentError(
-            f"{filename} does not look like text: it may be a different kind of file renamed. "
-            f"Upload {_SUPPORTED}."
+            f"{filename} does not look like text: it may be a different kind of file renamed. Upload {_SUPPORTED}."
         )
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
@@ -274,9 +269,7 @@ def _try_decode(content: bytes, encoding: str) -> str | None:
 def _control_character_share(text: str) -> float:
     if not text:
         return 0.0
-    controls = sum(
-        1 for character in text if character not in "\t\n\r\f" and unicodedata.category(character) == "Cc"
-    )
+    controls = sum(1 for character in text if character not in "\t\n\r\f" and unicodedata.category(character) == "Cc")
     return controls / len(text)
 
 
@@ -372,17 +365,14 @@ def _read_pdf(filename: str, content: bytes) -> tuple[str, list[Section]]:
     try:
         reader = pypdf.PdfReader(io.BytesIO(content))
         if reader.is_encrypted and reader.decrypt("") == pypdf.PasswordType.NOT_DECRYPTED:
-            raise DocumentError(
-                f"{filename} is password-protected: save a copy without the password and upload that."
-            )
+            raise DocumentError(f"{filename} is password-protected: save a copy without the password and upload that.")
         pages = [page.extract_text() or "" for page in reader.pages]
         title = (reader.metadata.title if reader.metadata else None) or ""
     except DocumentError:
         raise
     except Exception as error:  # pypdf raises many kinds of errors on damaged files
         raise DocumentError(
-            f"{filename} could not be read as a PDF; it may be damaged. "
-            "Export it to PDF again and upload that."
+            f"{filename} could not be read as a PDF; it may be damaged. Export it to PDF again and upload that."
         ) from error
     if not pages:
         raise DocumentError(f"{filename} has no pages: export it to PDF again and upload that.")

@@ -1,4 +1,5 @@
-"""What operators get: metrics, readiness, JSON logs with the correlation id and no sensitive value, throttled logins."""
+"""What operators get: metrics, readiness, JSON logs with the correlation id and no sensitive value,
+throttled logins."""
 
 from __future__ import annotations
 

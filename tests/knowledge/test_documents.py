@@ -55,9 +55,7 @@ def make_pdf(pages: list[list[str]], *, title: str = "") -> bytes:
     for lines in pages:
         page = "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >>"
         if lines:
-            operators = (
-                "BT /F1 12 Tf 14 TL 72 720 Td " + " ".join(f"({line}) Tj T*" for line in lines) + " ET"
-            )
+            operators = "BT /F1 12 Tf 14 TL 72 720 Td " + " ".join(f"({line}) Tj T*" for line in lines) + " ET"
             objects.append(f"<< /Length {len(operators)} >>\nstream\n{operators}\nendstream")
             page += f" /Contents {len(objects)} 0 R"
         objects.append(page + " >>")
@@ -327,9 +325,7 @@ def test_a_damaged_pdf_is_refused(content):
 
 
 def test_a_truncated_pdf_is_refused():
-    expect_error(
-        "cut.pdf", make_pdf([["Leave policy"]])[:120], "could not be read as a PDF|has no pages|scanned"
-    )
+    expect_error("cut.pdf", make_pdf([["Leave policy"]])[:120], "could not be read as a PDF|has no pages|scanned")
 
 
 def test_a_file_named_pdf_that_is_not_one_is_refused():
@@ -375,9 +371,7 @@ def test_small_paragraphs_under_one_heading_share_a_chunk():
 
     chunks = chunk_sections(sections, max_chars=800)
 
-    assert [chunk.text for chunk in chunks] == [
-        "特休假需於三日前提出申請。\n\n病假請附醫生證明。\n\n事假不支薪。"
-    ]
+    assert [chunk.text for chunk in chunks] == ["特休假需於三日前提出申請。\n\n病假請附醫生證明。\n\n事假不支薪。"]
 
 
 def test_sections_are_never_merged():
@@ -501,8 +495,6 @@ def test_chunks_never_exceed_the_limit_nor_lose_text(text, max_chars):
     overlap_share=st.floats(min_value=0, max_value=0.5),
 )
 def test_chunks_with_overlap_never_exceed_the_limit(text, max_chars, overlap_share):
-    chunks = chunk_sections(
-        [Section((), text)], max_chars=max_chars, overlap_chars=int(max_chars * overlap_share)
-    )
+    chunks = chunk_sections([Section((), text)], max_chars=max_chars, overlap_chars=int(max_chars * overlap_share))
 
     assert all(0 < len(chunk.text) <= max_chars for chunk in chunks)

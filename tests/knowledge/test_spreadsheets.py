@@ -19,9 +19,7 @@ from knowledge.spreadsheets import (
 HEADER = ["external_id", "question", "answer", "category", "language", "status", "alternatives", "tags"]
 
 
-def make_csv(
-    rows: list[list[str]], *, bom: bool = False, delimiter: str = ",", encoding: str = "utf-8"
-) -> bytes:
+def make_csv(rows: list[list[str]], *, bom: bool = False, delimiter: str = ",", encoding: str = "utf-8") -> bytes:
     output = io.StringIO(newline="")
     csv.writer(output, delimiter=delimiter).writerows(rows)
     return ("\ufeff" if bom else "").encode(encoding) + output.getvalue().encode(encoding)
@@ -124,9 +122,7 @@ def test_excel_utf8_csv_with_a_bom_and_chinese_headers_is_read():
 
 
 def test_headers_match_whatever_their_case_spacing_and_order():
-    content = make_csv(
-        [["Answer", " QUESTION ", "External ID", "Language"], ["Restart.", "VPN down?", "IT-1", "EN"]]
-    )
+    content = make_csv([["Answer", " QUESTION ", "External ID", "Language"], ["Restart.", "VPN down?", "IT-1", "EN"]])
 
     sheet = read_faq_rows("faq.csv", content)
 
@@ -140,9 +136,7 @@ def test_only_question_and_answer_are_required_and_the_rest_default():
 
 
 def test_columns_lantern_does_not_know_are_ignored_and_named():
-    sheet = read_faq_rows(
-        "faq.csv", make_csv([["question", "備註", "answer", "Owner"], ["Q?", "note", "A.", "bob"]])
-    )
+    sheet = read_faq_rows("faq.csv", make_csv([["question", "備註", "answer", "Owner"], ["Q?", "note", "A.", "bob"]]))
 
     assert sheet.rows == (FaqRow(question="Q?", answer="A."),)
     assert sheet.ignored_columns == ("備註", "Owner")
@@ -151,17 +145,13 @@ def test_columns_lantern_does_not_know_are_ignored_and_named():
 def test_semicolon_separated_csv_from_european_excel_is_read():
     content = make_csv([["question", "answer", "category"], ["Q?", "A, with a comma.", "IT"]], delimiter=";")
 
-    assert read_faq_rows("faq.csv", content).rows == (
-        FaqRow(question="Q?", answer="A, with a comma.", category="IT"),
-    )
+    assert read_faq_rows("faq.csv", content).rows == (FaqRow(question="Q?", answer="A, with a comma.", category="IT"),)
 
 
 def test_big5_csv_saved_by_excel_on_traditional_chinese_windows_is_read():
     content = make_csv([["問題", "答案"], ["特休怎麼請？", "在系統提出申請。"]], encoding="cp950")
 
-    assert read_faq_rows("faq.csv", content).rows == (
-        FaqRow(question="特休怎麼請？", answer="在系統提出申請。"),
-    )
+    assert read_faq_rows("faq.csv", content).rows == (FaqRow(question="特休怎麼請？", answer="在系統提出申請。"),)
 
 
 def test_blank_rows_are_skipped_but_still_counted_in_row_numbers():
@@ -173,9 +163,7 @@ def test_blank_rows_are_skipped_but_still_counted_in_row_numbers():
 
 
 def test_a_multi_line_cell_counts_as_one_row():
-    content = make_csv(
-        [["question", "answer"], ["Q1?", "line one\nline two\nline three"], ["", "no question"]]
-    )
+    content = make_csv([["question", "answer"], ["Q1?", "line one\nline two\nline three"], ["", "no question"]])
 
     assert only_error_row_number(read_faq_rows("faq.csv", content)) == 3
 
@@ -285,38 +273,28 @@ def test_a_row_without_a_question_names_its_row():
 
 
 def test_a_row_without_an_answer_names_its_row():
-    error = only_error(
-        read_faq_rows("faq.csv", make_csv([["external_id", "question", "answer"], ["IT-9", "Q?", " "]]))
-    )
+    error = only_error(read_faq_rows("faq.csv", make_csv([["external_id", "question", "answer"], ["IT-9", "Q?", " "]])))
 
     assert (error.row_number, error.reasons, error.external_id) == (2, ("the answer is empty",), "IT-9")
 
 
 def test_an_unknown_language_is_explained():
-    error = only_error(
-        read_faq_rows("faq.csv", make_csv([["question", "answer", "language"], ["Q?", "A.", "fr"]]))
-    )
+    error = only_error(read_faq_rows("faq.csv", make_csv([["question", "answer", "language"], ["Q?", "A.", "fr"]])))
 
     assert error.row_number == 2
     assert "the language 'fr' is not one Lantern answers in: write zh-hant or en" in error.reasons[0]
 
 
 def test_simplified_chinese_is_not_taken_for_traditional():
-    error = only_error(
-        read_faq_rows("faq.csv", make_csv([["question", "answer", "language"], ["Q?", "A.", "zh-CN"]]))
-    )
+    error = only_error(read_faq_rows("faq.csv", make_csv([["question", "answer", "language"], ["Q?", "A.", "zh-CN"]])))
 
     assert "zh-CN" in error.reasons[0]
 
 
 def test_an_unknown_status_is_explained():
-    error = only_error(
-        read_faq_rows("faq.csv", make_csv([["question", "answer", "status"], ["Q?", "A.", "live"]]))
-    )
+    error = only_error(read_faq_rows("faq.csv", make_csv([["question", "answer", "status"], ["Q?", "A.", "live"]])))
 
-    assert (
-        "the status 'live' is not one Lantern knows: write draft, published or archived" in error.reasons[0]
-    )
+    assert "the status 'live' is not one Lantern knows: write draft, published or archived" in error.reasons[0]
 
 
 def test_a_repeated_external_id_points_at_its_first_row():
@@ -333,9 +311,7 @@ def test_a_repeated_external_id_points_at_its_first_row():
 
     assert [row.external_id for row in sheet.rows] == ["IT-1", "IT-2"]
     assert sheet.errors == (
-        RowError(
-            row_number=4, reasons=("the external_id 'IT-1' is already used in row 2",), external_id="IT-1"
-        ),
+        RowError(row_number=4, reasons=("the external_id 'IT-1' is already used in row 2",), external_id="IT-1"),
     )
 
 
@@ -509,9 +485,7 @@ def test_a_csv_of_only_blank_lines_is_refused():
     expect_error("faq.csv", b"\r\n\r\n,,\r\n", "is empty")
 
 
-@pytest.mark.parametrize(
-    "content", [b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", make_xlsx([["question", "answer"]])]
-)
+@pytest.mark.parametrize("content", [b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", make_xlsx([["question", "answer"]])])
 def test_a_binary_file_named_csv_is_refused(content):
     expect_error("faq.csv", content, "is not a CSV text file")
 
@@ -536,9 +510,7 @@ def test_a_file_without_either_required_column_is_refused():
 
 
 def test_two_columns_for_the_same_field_are_refused():
-    expect_error(
-        "faq.csv", make_csv([["question", "問題", "answer"], ["Q?", "Q?", "A."]]), "two question columns"
-    )
+    expect_error("faq.csv", make_csv([["question", "問題", "answer"], ["Q?", "Q?", "A."]]), "two question columns")
 
 
 def test_a_header_without_rows_is_refused():
