@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from cryptography.fernet import Fernet
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -24,9 +26,23 @@ def test_production_profile_passes_check_deploy():
         LANTERN_ENV="production",
         DJANGO_SECRET_KEY="a-long-random-production-secret-" + "x" * 40,
         DJANGO_ALLOWED_HOSTS="lantern.example.com",
+        LANTERN_CREDENTIAL_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_production_profile_without_credential_keys_fails_check_deploy():
+    result = run_manage(
+        "check",
+        "--deploy",
+        LANTERN_ENV="production",
+        DJANGO_SECRET_KEY="a-long-random-production-secret-" + "x" * 40,
+        DJANGO_ALLOWED_HOSTS="lantern.example.com",
+        LANTERN_CREDENTIAL_ENCRYPTION_KEYS="",
+    )
+    assert result.returncode != 0
+    assert "LANTERN_CREDENTIAL_ENCRYPTION_KEYS is not set" in result.stderr + result.stdout
 
 
 def test_production_profile_refuses_to_start_without_a_secret_key():
