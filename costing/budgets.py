@@ -15,6 +15,7 @@ from decimal import Decimal
 from django.db import connection, transaction
 
 import audit
+from config.celery import enqueue_after_commit
 from config.metrics import BUDGET_ALERTS
 from costing import model as cost_model
 from costing.models import Budget, BudgetAlert, BudgetLevel, BudgetSpend, Currency
@@ -179,7 +180,7 @@ def raise_budget_alert(
     )
     from costing.tasks import deliver_budget_alert
 
-    transaction.on_commit(lambda: deliver_budget_alert.delay(tenant_id, alert_id))
+    enqueue_after_commit(deliver_budget_alert, tenant_id, alert_id)
     transaction.on_commit(lambda: BUDGET_ALERTS.labels(level=str(level)).inc())
     return alert_id
 

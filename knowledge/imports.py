@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from config.celery import enqueue_after_commit
 from knowledge.curation import with_alternatives
 from knowledge.embeddings import embed_texts
 from knowledge.faqs import save_faq_entry
@@ -196,7 +197,7 @@ def create_import_job(
     elif run_in_background:
         from knowledge.tasks import import_faq_file
 
-        transaction.on_commit(lambda: import_faq_file.delay(tenant_id, job.pk))
+        enqueue_after_commit(import_faq_file, tenant_id, job.pk)
     return job
 
 

@@ -12,6 +12,7 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
+from config.celery import enqueue_after_commit
 from knowledge.documents import DocumentError, chunk_sections, parse_document
 from knowledge.embeddings import embed_texts
 from knowledge.faqs import set_lexical_vectors
@@ -121,8 +122,7 @@ def delete_document(*, document: Document) -> None:
 def _queue_processing(document: Document) -> None:
     from knowledge.tasks import process_uploaded_document
 
-    tenant_id, document_id = document.tenant_id, document.pk
-    transaction.on_commit(lambda: process_uploaded_document.delay(tenant_id, document_id))
+    enqueue_after_commit(process_uploaded_document, document.tenant_id, document.pk)
 
 
 def _write_chunks(document: Document) -> None:
