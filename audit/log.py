@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from audit.chain import GENESIS_HASH, link_hash
 from audit.encryption import encrypt, load_encryption_keys
-from audit.models import AuditEvent, ChainHead
+from audit.models import AuditEvent
 
 
 def encryption_keys() -> tuple[str, ...]:
@@ -21,14 +21,24 @@ def encryption_keys() -> tuple[str, ...]:
     return load_encryption_keys(settings.LANTERN_AUDIT_ENCRYPTION_KEYS, key_dir=settings.LANTERN_KEY_DIR)
 
 
-def _locked_head(tenant_id: int) -> ChainHead:
-    """The tenant's chain head, locked until the transaction ends so sequence numbers never collide or skip."""
+_ADVANCE_HEAD = "UPDATE audit_chainhead SET seq = seq + 1 WHERE tenant_id = %s RETURNING seq, hash"
+_START_CHAIN = (
+    "INSERT INTO audit_chainhead (tenant_id, seq, hash) VALUES (%s, 0, %s) ON CONFLICT (tenant_id) DO NOTHING"
+)
+_SET_HEAD_HASH = "UPDATE audit_chainhead SET hash = %s WHERE tenant_id = %s"
+
+
+def _advance_head(tenant_id: int) -> tuple[int, str]:
+    """The next sequence number and the previous hash, with the tenant's chain head locked until the
+    transaction ends, so sequence numbers never collide or skip."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            "INSERT INTO audit_chainhead (tenant_id, seq, hash) VALUES (%s, 0, %s) ON CONFLICT (tenant_id) DO NOTHING",
-            [tenant_id, GENESIS_HASH],
-        )
-    return ChainHead.unscoped.select_for_update().get(tenant_id=tenant_id)
+        cursor.execute(_ADVANCE_HEAD, [tenant_id])
+        row = cursor.fetchone()
+        if row is None:  # the tenant's first event
+            cursor.execute(_START_CHAIN, [tenant_id, GENESIS_HASH])
+            cursor.execute(_ADVANCE_HEAD, [tenant_id])
+            row = cursor.fetchone()
+    return row[0], row[1]
 
 
 def record(
@@ -44,25 +54,26 @@ def record(
     occurred_at: datetime | None = None,
     raw_question: str = "",
 ) -> AuditEvent:
-    """Append one event to the tenant's chain, inside the caller's transaction."""
+    """Append one event to the tenant's chain, inside the caller's transaction.
+
+    Everything that does not depend on the previous event (encryption above all) is done before the chain
+    head is locked: concurrent writers of one tenant wait on that lock, so it is held for three statements."""
+    event = AuditEvent(
+        tenant_id=tenant_id,
+        occurred_at=occurred_at or timezone.now(),
+        kind=kind,
+        correlation_id=correlation_id or uuid.uuid4(),
+        actor_user_id=actor_user_id,
+        actor_username=actor_username,
+        department_code=department_code,
+        channel=channel,
+        payload=dict(payload),
+        raw_question_encrypted=encrypt(raw_question, keys=encryption_keys()) if raw_question else "",
+    )
     with transaction.atomic():
-        head = _locked_head(tenant_id)
-        event = AuditEvent(
-            tenant_id=tenant_id,
-            seq=head.seq + 1,
-            prev_hash=head.hash,
-            occurred_at=occurred_at or timezone.now(),
-            kind=kind,
-            correlation_id=correlation_id or uuid.uuid4(),
-            actor_user_id=actor_user_id,
-            actor_username=actor_username,
-            department_code=department_code,
-            channel=channel,
-            payload=dict(payload),
-            raw_question_encrypted=encrypt(raw_question, keys=encryption_keys()) if raw_question else "",
-        )
+        event.seq, event.prev_hash = _advance_head(tenant_id)
         event.hash = link_hash(event.chain_fields(), event.prev_hash)
         event.save(force_insert=True)
-        head.seq, head.hash = event.seq, event.hash
-        head.save(update_fields=["seq", "hash"])
+        with connection.cursor() as cursor:
+            cursor.execute(_SET_HEAD_HASH, [event.hash, tenant_id])
     return event

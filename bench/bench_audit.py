@@ -10,6 +10,7 @@ search does not look at hashes, so only the append and verification runs use rea
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import statistics
 import sys
@@ -66,30 +67,45 @@ def new_tenant(label: str) -> Tenant:
 
 
 def append(tenant: Tenant, *, writers: int, per_writer: int) -> float:
-    """Events per second appended by `writers` threads, one transaction per event as the pipeline does."""
+    """Events per second appended by `writers` processes, one transaction per event as the pipeline does.
 
-    def write(writer: int) -> None:
-        try:
-            for number in range(per_writer):
-                with tenant_context(tenant.pk):
-                    audit.record(
-                        tenant_id=tenant.pk,
-                        kind="question",
-                        payload=payload(number),
-                        actor_username=f"writer{writer}",
-                        department_code="IT",
-                        raw_question="My ID is A123456789",
-                    )
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=write, args=(writer,)) for writer in range(writers)]
+    Processes, as gunicorn's workers are: threads of one process would measure Python's lock, not the chain's."""
+    connections.close_all()  # a forked child must open its own connection
+    context = multiprocessing.get_context("fork")
+    ready = context.Barrier(writers + 1)
+    processes = [
+        context.Process(target=_write, args=(tenant.pk, writer, per_writer, ready)) for writer in range(writers)
+    ]
+    for process in processes:
+        process.start()
+    ready.wait()
     started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return writers * per_writer / (time.perf_counter() - started)
+    for process in processes:
+        process.join()
+    elapsed = time.perf_counter() - started
+    failed = [process.exitcode for process in processes if process.exitcode]
+    if failed:
+        raise RuntimeError(f"{len(failed)} of {writers} writers failed")
+    return writers * per_writer / elapsed
+
+
+def _write(tenant_id: int, writer: int, events: int, ready: threading.Barrier) -> None:
+    with tenant_context(tenant_id):  # the first transaction opens the connection, before the clock starts
+        pass
+    ready.wait()
+    try:
+        for number in range(events):
+            with tenant_context(tenant_id):
+                audit.record(
+                    tenant_id=tenant_id,
+                    kind="question",
+                    payload=payload(number),
+                    actor_username=f"writer{writer}",
+                    department_code="IT",
+                    raw_question="My ID is A123456789",
+                )
+    finally:
+        connections.close_all()
 
 
 def load_valid_chain(tenant: Tenant, events: int) -> None:
