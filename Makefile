@@ -6,7 +6,7 @@ PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test setup browser database lint format typecheck bench clean-db
+.PHONY: run test setup browser database lint format typecheck bench load clean-db
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -49,6 +49,10 @@ format: setup
 
 bench: database
 	$(PY) bench/run_all.py
+
+# gunicorn + Celery + Redis under Locust, then the records check (about 20 minutes; --quick: 2 minutes)
+load: database
+	$(PY) bench/load_test.py $(LOAD_ARGS)
 
 clean-db:
 	rm -rf var/pgdata var/run
