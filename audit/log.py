@@ -70,7 +70,8 @@ def record(
         payload=dict(payload),
         raw_question_encrypted=encrypt(raw_question, keys=encryption_keys()) if raw_question else "",
     )
-    with transaction.atomic():
+    # No savepoint: an event that cannot be written must fail the whole transaction it belongs to.
+    with transaction.atomic(savepoint=False):
         event.seq, event.prev_hash = _advance_head(tenant_id)
         event.hash = link_hash(event.chain_fields(), event.prev_hash)
         event.save(force_insert=True)

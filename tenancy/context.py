@@ -28,6 +28,11 @@ def _set_local(name: str, value: int | None) -> None:
 def tenant_context(tenant_id: int) -> Iterator[None]:
     """Run the block in a transaction where only the given tenant's rows are visible or writable."""
     previous = _current_tenant_id.get()
+    if previous == tenant_id and connection.in_atomic_block:
+        # Nested in a block of the same tenant: the setting is already in force for this transaction.
+        with transaction.atomic():
+            yield
+        return
     token = _current_tenant_id.set(tenant_id)
     try:
         with transaction.atomic():

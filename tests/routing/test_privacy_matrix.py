@@ -75,7 +75,20 @@ def local_down_and_cloud_garbage(local, cloud):
     cloud.garbage("no_choices")
 
 
-FAILURES = (healthy, local_down, local_slow, cloud_down, cloud_garbage, local_down_and_cloud_garbage)
+def both_break_midway(local, cloud):
+    local.break_midway("drop", after_events=2)
+    cloud.break_midway("garbage", after_events=2)
+
+
+FAILURES = (
+    healthy,
+    local_down,
+    local_slow,
+    cloud_down,
+    cloud_garbage,
+    local_down_and_cloud_garbage,
+    both_break_midway,
+)
 
 
 @pytest.fixture(scope="module")
