@@ -18,12 +18,16 @@ $(VENV)/.installed: requirements.txt
 
 setup: $(VENV)/.installed
 
-# Browser tests drive Debian's Chromium; without root or apt they skip and say why.
+# Browser tests drive Debian's Chromium (with Noto CJK, so Chinese renders); without root or apt they skip and
+# say why.
+BROWSER_PACKAGES := chromium fonts-noto-cjk
 browser:
-	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
-		{ DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null 2>&1 || \
-		  { apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null 2>&1; }; }; } || \
-		echo "Chromium is not installed: the browser tests will skip."
+	@{ command -v chromium >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qi "noto.*cjk"; } || \
+		{ [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+		{ DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(BROWSER_PACKAGES) >/dev/null 2>&1 || \
+		  { apt-get update -q >/dev/null 2>&1 && \
+		    DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(BROWSER_PACKAGES) >/dev/null 2>&1; }; }; } || \
+		command -v chromium >/dev/null 2>&1 || echo "Chromium is not installed: the browser tests will skip."
 
 database: setup
 	$(PY) manage.py migrate --noinput

@@ -1,5 +1,6 @@
 """bob uses the chat in Chromium: English and Chinese, streaming, sources, feedback, language, the badge, a11y."""
 
+import os
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,15 @@ from tenancy.context import tenant_context
 from tenancy.provisioning import add_member, create_tenant
 from tests.chatbot.conftest import publish
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+DOCUMENTED_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+@pytest.fixture
+def screenshots(tmp_path) -> Path:
+    """Where the screens are saved: the README's folder with LANTERN_SAVE_SCREENSHOTS=1, else a temporary one."""
+    folder = DOCUMENTED_SCREENSHOTS if os.environ.get("LANTERN_SAVE_SCREENSHOTS") == "1" else tmp_path
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 @pytest.fixture
@@ -48,12 +57,11 @@ def ask(page, question: str):
     return answer
 
 
-def test_bob_chats_in_english_and_chinese_and_rates_an_answer(browser, acme_with_faqs):
+def test_bob_chats_in_english_and_chinese_and_rates_an_answer(browser, acme_with_faqs, screenshots):
     bob, base_url = acme_with_faqs
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page = browser.new_page(locale="en-US", viewport={"width": 1280, "height": 800})
     log_in(page, base_url)
-    page.screenshot(path=str(SCREENSHOTS / "chat-empty.png"))
+    page.screenshot(path=str(screenshots / "chat-empty.png"))
 
     answer = ask(page, "How do I reset my password?")
     assert "sso.acme.example/reset" in answer.locator(".text").inner_text()
@@ -64,24 +72,24 @@ def test_bob_chats_in_english_and_chinese_and_rates_an_answer(browser, acme_with
     page.wait_for_selector(".thanks")
     with tenant_context(bob.tenant_id):
         assert UnansweredQuestion.objects.filter(reason="not_helpful").exists()
-    page.screenshot(path=str(SCREENSHOTS / "chat-answer-with-source.png"), full_page=True)
+    page.screenshot(path=str(screenshots / "chat-answer-with-source.png"), full_page=True)
 
     answer = ask(page, "請問特休假有幾天")
     assert any("\u4e00" <= character <= "\u9fff" for character in answer.locator(".text").inner_text())
 
     answer = ask(page, "My ID number is A123456789, how do I reset my password?")
     assert answer.locator(".in-house").is_visible()
-    page.screenshot(path=str(SCREENSHOTS / "chat-stayed-in-house.png"), full_page=True)
+    page.screenshot(path=str(screenshots / "chat-stayed-in-house.png"), full_page=True)
 
     page.select_option("#language", "zh-hant")
     page.click("#language-form button[type=submit]")
     page.wait_for_selector("text=送出")
     assert page.locator("html").get_attribute("lang") == "zh-hant"
-    page.screenshot(path=str(SCREENSHOTS / "chat-zh-hant.png"), full_page=True)
+    page.screenshot(path=str(screenshots / "chat-zh-hant.png"), full_page=True)
 
     phone = browser.new_page(locale="zh-TW", viewport={"width": 390, "height": 844})
     log_in(phone, base_url)
-    phone.screenshot(path=str(SCREENSHOTS / "chat-phone.png"), full_page=True)
+    phone.screenshot(path=str(screenshots / "chat-phone.png"), full_page=True)
 
 
 def test_chat_page_has_no_serious_accessibility_violations(browser, acme_with_faqs):
