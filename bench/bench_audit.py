@@ -143,6 +143,7 @@ def load_valid_chain(tenant: Tenant, events: int) -> None:
                 ]
             )  # fmt: skip
             prev_hash = event_hash
+    with owner.cursor() as cursor:
         cursor.execute(
             "INSERT INTO audit_chainhead (tenant_id, seq, hash) VALUES (%s, %s, %s)", [tenant.pk, events, prev_hash]
         )
