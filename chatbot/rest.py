@@ -83,10 +83,18 @@ class IsMember(BasePermission):
 
 
 class MemberAPIView(APIView):
-    """A view for members, by session or API key, run inside the member's tenant."""
+    """A view for members, by session or API key, run inside the member's tenant.
+
+    `roles` names the roles that may use it (tenant admins always may); empty means every member."""
 
     authentication_classes = [ApiKeyAuthentication, SessionAuthentication]
     permission_classes = [IsMember]
+    roles: tuple[str, ...] = ()
+
+    def check_permissions(self, request: Request) -> None:
+        super().check_permissions(request)
+        if self.roles and not self.membership.has_role(*self.roles):
+            raise PermissionDenied(f"Only these roles may use this endpoint: {', '.join(self.roles)}.")
 
     def dispatch(self, request: HttpRequest, *args, **kwargs):
         header = request.headers.get("Authorization", "")
