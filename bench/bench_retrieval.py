@@ -53,7 +53,7 @@ from retrieval_corpus import (  # noqa: E402
 )
 
 from knowledge import retrieval  # noqa: E402
-from knowledge.embeddings import embed_texts, query_cache_key  # noqa: E402
+from knowledge.embeddings import embed_query, embed_texts, query_cache_key  # noqa: E402
 from knowledge.faqs import save_faq_entry  # noqa: E402
 from knowledge.text import document_text, search_terms  # noqa: E402
 from tenancy.context import tenant_context  # noqa: E402
@@ -106,6 +106,8 @@ def percentile(values: Sequence[float], share: float) -> float:
 
 def warm_query_cache(texts: Sequence[str]) -> None:
     """Put the questions' embeddings (from the on-disk cache) where embed_query looks first."""
+    if hasattr(django_cache, "_max_entries"):  # the laptop's local-memory cache keeps 300 entries by default
+        django_cache._max_entries = max(django_cache._max_entries, 2 * len(texts), 100_000)
     vectors = cached_embeddings(list(texts))
     django_cache.set_many(
         {query_cache_key(text): vector.tobytes() for text, vector in zip(texts, vectors, strict=True)}
@@ -180,7 +182,7 @@ def measure_quality(quick: bool) -> None:
         for query in queries:
             with tenant_context(tenant_id):
                 result = retrieval.search(query.text)
-                vector = np.frombuffer(django_cache.get(query_cache_key(query.text)), dtype=np.float32)
+                vector = embed_query(query.text)
                 dense = _dense_ranking(vector, tenant_id)
                 lexical = _lexical_ranking(query.text, tenant_id)
             truly_out.append(query.gold is None)
@@ -260,7 +262,7 @@ def _dense_threshold_on_validation(faq_set: FaqSet, tenant_id: int, quick: bool)
     warm_query_cache([query.text for query in queries])
     scores, truly_out = [], []
     for query in queries:
-        vector = np.frombuffer(django_cache.get(query_cache_key(query.text)), dtype=np.float32)
+        vector = embed_query(query.text)
         with tenant_context(tenant_id):
             ranked = _dense_ranking(vector, tenant_id)
         scores.append(ranked[0][1] if ranked else 0.0)
