@@ -257,6 +257,8 @@ LANTERN_BACKEND_TIMEOUT_SECONDS = env.float("LANTERN_BACKEND_TIMEOUT_SECONDS", d
 LANTERN_BACKEND_MAX_RETRIES = env.int("LANTERN_BACKEND_MAX_RETRIES", default=2)
 LANTERN_BREAKER_FAILURE_THRESHOLD = env.int("LANTERN_BREAKER_FAILURE_THRESHOLD", default=5)
 LANTERN_BREAKER_COOL_DOWN_SECONDS = env.float("LANTERN_BREAKER_COOL_DOWN_SECONDS", default=30.0)
+# Everything an answer may take, fallbacks included; the extractive answerer is always allowed to finish it.
+LANTERN_ANSWER_TIME_BUDGET_SECONDS = env.float("LANTERN_ANSWER_TIME_BUDGET_SECONDS", default=60.0)
 LANTERN_AUDIT_ENCRYPTION_KEYS = env.list("LANTERN_AUDIT_ENCRYPTION_KEYS", default=[])
 # Fernet keys, newest first, for the backend API keys tenant admins store (routing.credentials).
 LANTERN_CREDENTIAL_ENCRYPTION_KEYS = env.list("LANTERN_CREDENTIAL_ENCRYPTION_KEYS", default=[])
