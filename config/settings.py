@@ -284,10 +284,15 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Lantern API",
-    "DESCRIPTION": "Conversations, questions and feedback. The OpenAI-compatible API is under /v1/.",
+    "DESCRIPTION": "Conversations, questions and feedback; FAQ entries for curators, audit search for auditors and "
+    "usage for finance. The OpenAI-compatible API is under /v1/.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "FaqStatusEnum": "knowledge.models.Status",
+        "MessageStatusEnum": "chatbot.models.Message.Status",
+    },
 }

@@ -117,6 +117,7 @@ class FaqEntryListView(CuratorAPIView):
             OpenApiParameter("page", int),
         ],
         responses=FaqListPage,
+        operation_id="faqs_list",
         summary="The tenant's FAQ entries, newest first",
     )
     def get(self, request: Request) -> Response:
@@ -142,7 +143,12 @@ class FaqEntryListView(CuratorAPIView):
         results = entries[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
         return Response({"count": count, "page": page, "results": FaqEntryOutput(results, many=True).data})
 
-    @extend_schema(request=FaqEntryInput, responses={201: FaqEntryOutput}, summary="Create an FAQ entry")
+    @extend_schema(
+        request=FaqEntryInput,
+        responses={201: FaqEntryOutput},
+        operation_id="faqs_create",
+        summary="Create an FAQ entry",
+    )
     def post(self, request: Request) -> Response:
         entry_input = FaqEntryInput(data=request.data)
         entry_input.is_valid(raise_exception=True)
@@ -157,13 +163,14 @@ class FaqEntryDetailView(CuratorAPIView):
             raise Http404
         return entry
 
-    @extend_schema(responses=FaqEntryOutput, summary="One FAQ entry")
+    @extend_schema(responses=FaqEntryOutput, operation_id="faq_retrieve", summary="One FAQ entry")
     def get(self, request: Request, entry_id: int) -> Response:
         return Response(FaqEntryOutput(self.entry(entry_id)).data)
 
     @extend_schema(
         request=FaqEntryInput(partial=True),
         responses=FaqEntryOutput,
+        operation_id="faq_update",
         summary="Change an FAQ entry (a new revision; publishing or archiving is audited)",
     )
     def patch(self, request: Request, entry_id: int) -> Response:

@@ -157,7 +157,7 @@ def test_repeated_wrong_passwords_lock_the_username_out_and_are_audited(client, 
         assert response.status_code == 200
     assert client.post(reverse("login"), {"username": "bob", "password": "wrong"}).status_code == 429
 
-    locked = client.post(reverse("login"), {"username": "bob", "password": "pw-bob-1"})
+    locked = client.post(reverse("login"), {"username": "bob", "password": "pw-bob-1"}, HTTP_ACCEPT_LANGUAGE="en")
 
     assert locked.status_code == 429
     assert "locked" in locked.content.decode()
