@@ -130,6 +130,8 @@ class FaqEntryListView(CuratorAPIView):
         if category := request.query_params.get("category", "").strip():
             entries = entries.filter(category=category)
         if language := request.query_params.get("language", ""):
+            if language not in Language.values:
+                raise serializers.ValidationError({"language": [f"Use one of {', '.join(Language.values)}."]})
             entries = entries.filter(language=language)
         if text := request.query_params.get("q", "").strip()[:200]:
             entries = entries.filter(

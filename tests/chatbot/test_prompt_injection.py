@@ -5,6 +5,7 @@ every request (the prompt's structure) and with the extractive answerer (what an
 from __future__ import annotations
 
 import json
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +21,8 @@ from tests.chatbot.conftest import publish
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from llm_server import FakeLLMServer
 
-CASES_FILE = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "injection" / "cases.jsonl"
+DATASETS = Path(os.environ.get("LANTERN_DATASETS", Path(__file__).resolve().parents[3] / "shared" / "datasets"))
+CASES_FILE = DATASETS / "injection" / "cases.jsonl"
 PLANTED_KINDS = {"indirect_injection_in_document", "markdown_image_exfiltration", "data_exfiltration"}
 ASKED_KINDS = {"direct_injection", "system_prompt_extraction", "cross_user_data_exfiltration"}
 VPN_QUESTION = "How do I connect to the VPN from home?"

@@ -120,6 +120,7 @@ def test_malformed_json_and_bad_query_values_get_a_clear_400(client, dora):
     assert broken.status_code == 400 and broken.json()["error"]["code"] == "parse_error"
     assert client.get(reverse("api:faqs"), {"page": "abc"}, **headers).json()["error"]["fields"]["page"]
     assert client.get(reverse("api:faqs"), {"status": "gone"}, **headers).status_code == 400
+    assert "language" in client.get(reverse("api:faqs"), {"language": "klingon"}, **headers).json()["error"]["fields"]
 
 
 def test_another_tenants_entries_are_invisible_and_untouchable(client, dora, gary):
