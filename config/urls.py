@@ -26,3 +26,5 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("metrics", metrics_view, name="metrics"),
 ]
+
+handler500 = "config.errors.server_error"
