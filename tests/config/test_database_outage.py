@@ -33,6 +33,7 @@ def test_the_openai_api_answers_503_in_the_openai_error_shape(client_seeing_erro
         data=json.dumps({"model": "lantern", "messages": [{"role": "user", "content": "vpn?"}]}),
         content_type="application/json",
         HTTP_AUTHORIZATION=f"Bearer {key}",
+        HTTP_ACCEPT_LANGUAGE="en",
     )
     assert response.status_code == 503
     assert response["Retry-After"] == "5"
