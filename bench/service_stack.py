@@ -141,6 +141,8 @@ def base_environment(overrides: Mapping[str, str]) -> dict[str, str]:
     environment.setdefault("OMP_NUM_THREADS", "1")
     environment.setdefault("MKL_NUM_THREADS", "1")
     environment.setdefault("LANTERN_LOG_LEVEL", "WARNING")
+    # Served as in production: no debug pages, no query log kept per request.
+    environment.setdefault("DJANGO_DEBUG", "false")
     for name, value in overrides.items():
         if value == "":
             environment.pop(name, None)
