@@ -32,7 +32,9 @@ class Message(TenantOwnedModel):
     class Status(models.TextChoices):
         COMPLETE = "complete", "Complete"
         INTERRUPTED = "interrupted", "Interrupted"  # the reader left or stopped it mid-stream
-        FAILED = "failed", "Failed"  # the backend broke off mid-stream
+        # A backend broke off mid-stream with no fallback left; today the chain always ends in one, but
+        # messages stored so remain readable.
+        FAILED = "failed", "Failed"
 
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
     role = models.CharField(max_length=10, choices=Role.choices)

@@ -23,13 +23,7 @@ def check_credential_encryption_keys(app_configs, **kwargs) -> list[checks.Check
                     id="routing.E001",
                 )
             ]
-        return [
-            checks.Info(
-                f"{credentials.KEYS_SETTING} is not set: backend API keys are encrypted with a key derived "
-                "from SECRET_KEY.",
-                id="routing.I001",
-            )
-        ]
+        return []  # a laptop derives a key from SECRET_KEY and logs so when it first does
     try:
         credentials.encrypt("check")
     except ImproperlyConfigured as error:
