@@ -46,6 +46,7 @@
   }
 
   function renderSources(slot, sources) {
+    slot.replaceChildren(); // a fallback backend's opening replaces the first one's
     if (!sources.length) return;
     const box = element("div", "sources");
     box.appendChild(element("h3", "sources-title", strings.sources));
