@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -24,7 +23,7 @@ import psycopg
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from benchmark_database import setup_django
-from load_test import run_generator
+from drills import load_with_fault, print_report
 from service_stack import free_port, gunicorn_process, services, wait_for_http
 
 DRILL_DATABASE = "lantern_drill_postgres"
@@ -52,7 +51,7 @@ def main() -> int:
 
     setup_django()
     from django.db import connections
-    from load_tenant import check_records, dedicated_database, seed_bench_tenant, write_lines
+    from load_tenant import dedicated_database, seed_bench_tenant, write_lines
 
     with (
         dedicated_database(DRILL_DATABASE) as urls,
@@ -88,24 +87,18 @@ def main() -> int:
             time.sleep(arguments.seconds / 3)
             outage(conninfo, database=DRILL_DATABASE, seconds=arguments.outage, timeline=timeline, began=began)
 
-        thread = threading.Thread(target=saboteur, daemon=True)
-        thread.start()
-        result = run_generator(
-            host=host, keys_file=keys_file, steps=[(arguments.users, arguments.seconds)], warmup=0.0, work=Path(work)
+        step, check = load_with_fault(
+            host=host,
+            keys_file=keys_file,
+            tenant_id=tenant.tenant_id,
+            users=arguments.users,
+            seconds=arguments.seconds,
+            work=Path(work),
+            fault=saboteur,
         )
-        thread.join()
-        step = result["steps"][0]
-        check = check_records(tenant_id=tenant.tenant_id, answered_ids=result["answered_ids"])
 
-    print(f"\nPostgreSQL outage drill: {arguments.users} users for {arguments.seconds:.0f} s")
-    for line in timeline:
-        print(f"  {line}")
-    print(
-        f"  {step['requests']} requests, {step['rps']:.1f} req/s, p50 {step['p50_ms']} ms, p99 {step['p99_ms']} ms; "
-        f"failures by kind: {step['errors'] or 'none'}"
-    )
-    for line in check.lines():
-        print(f"  {line}")
+    title = f"PostgreSQL outage drill: {arguments.users} users for {arguments.seconds:.0f} s"
+    print_report(title, timeline, step, check)
     only_retryable = set(step["errors"]) <= {"http_503"}
     passed = check.ok and only_retryable
     print(f"\n{'PASS' if passed else 'FAIL'}: failures were {'only' if only_retryable else 'NOT only'} retryable 503s")

@@ -14,14 +14,13 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from benchmark_database import setup_django
-from load_test import run_generator
+from drills import load_with_fault, print_report
 from service_stack import (
     celery_worker_process,
     free_port,
@@ -42,7 +41,7 @@ def main() -> int:
     arguments = parser.parse_args()
 
     setup_django()
-    from load_tenant import check_records, dedicated_database, seed_bench_tenant, write_lines
+    from load_tenant import dedicated_database, seed_bench_tenant, write_lines
 
     with (
         dedicated_database(DRILL_DATABASE) as urls,
@@ -81,24 +80,17 @@ def main() -> int:
             wait_for_port(redis_port)
             timeline.append(f"{time.monotonic() - began:5.1f} s  redis-server back")
 
-        saboteur = threading.Thread(target=outage, daemon=True)
-        saboteur.start()
-        result = run_generator(
-            host=host, keys_file=keys_file, steps=[(arguments.users, arguments.seconds)], warmup=0.0, work=Path(work)
+        step, check = load_with_fault(
+            host=host,
+            keys_file=keys_file,
+            tenant_id=tenant.tenant_id,
+            users=arguments.users,
+            seconds=arguments.seconds,
+            work=Path(work),
+            fault=outage,
         )
-        saboteur.join()
-        step = result["steps"][0]
-        check = check_records(tenant_id=tenant.tenant_id, answered_ids=result["answered_ids"])
 
-    print(f"\nRedis outage drill: {arguments.users} users for {arguments.seconds:.0f} s")
-    for line in timeline:
-        print(f"  {line}")
-    print(
-        f"  {step['requests']} requests, {step['rps']:.1f} req/s, p50 {step['p50_ms']} ms, p99 {step['p99_ms']} ms, "
-        f"{step['failures']} errors {step['errors'] or ''}"
-    )
-    for line in check.lines():
-        print(f"  {line}")
+    print_report(f"Redis outage drill: {arguments.users} users for {arguments.seconds:.0f} s", timeline, step, check)
     passed = check.ok and step["failures"] == 0
     print(f"\n{'PASS' if passed else 'FAIL'}")
     return 0 if passed else 1

@@ -69,8 +69,8 @@ class BenchTenant:
 def seed_bench_tenant(*, slug: str = BENCH_TENANT_SLUG, users: int, mode: str = "hybrid") -> BenchTenant:
     """Create the tenant, its departments, `users` employees with an API key each, and the demo FAQ entries."""
     from chatbot.api_keys import create_api_key
-    from knowledge.faqs import save_faq_entry
     from tenancy.context import tenant_context
+    from tenancy.management.commands.seed_demo import publish_faqs
     from tenancy.provisioning import add_member, create_tenant, ensure_department
 
     tenant, _ = create_tenant(slug=slug, name="Bench load tenant", mode=mode)
@@ -86,20 +86,7 @@ def seed_bench_tenant(*, slug: str = BENCH_TENANT_SLUG, users: int, mode: str = 
         with tenant_context(tenant.pk):
             api_keys.append(create_api_key(membership=membership, name="load test").secret)
     with tenant_context(tenant.pk):
-        for faq in demo_faqs():
-            owner = departments.get(faq.get("department", ""))
-            save_faq_entry(
-                tenant_id=tenant.pk,
-                external_id=faq["external_id"],
-                question=faq["question"],
-                answer=faq["answer"],
-                category=faq.get("category", ""),
-                language=faq.get("language", "zh-hant"),
-                tags=faq.get("tags", []),
-                status="published",
-                owner_department_id=owner.pk if owner else None,
-                alternatives=faq.get("alternatives", []),
-            )
+        publish_faqs(tenant_id=tenant.pk, faqs=demo_faqs(), departments=departments)
     return BenchTenant(tenant_id=tenant.pk, slug=slug, api_keys=tuple(api_keys))
 
 

@@ -53,6 +53,27 @@ TENANTS = [
 ]
 
 
+def publish_faqs(*, tenant_id: int, faqs: list[dict], departments: dict) -> int:
+    """Publish demo FAQ records (as in tenancy/demo/*.json) in the current tenant; returns how many are new."""
+    created = 0
+    for faq in faqs:
+        owner = departments.get(faq.get("department", ""))
+        _, was_created = save_faq_entry(
+            tenant_id=tenant_id,
+            external_id=faq["external_id"],
+            question=faq["question"],
+            answer=faq["answer"],
+            category=faq.get("category", ""),
+            language=faq.get("language", "zh-hant"),
+            tags=faq.get("tags", []),
+            status="published",
+            owner_department_id=owner.pk if owner else None,
+            alternatives=faq.get("alternatives", []),
+        )
+        created += was_created
+    return created
+
+
 class Command(BaseCommand):
     help = "Load the demo tenants, users and FAQ entries. Running it again updates them without duplicates."
 
@@ -73,23 +94,8 @@ class Command(BaseCommand):
                     password=DEMO_PASSWORD,
                 )
             faqs = json.loads((DEMO_DIR / f"{tenant.slug}.json").read_text(encoding="utf-8"))["faqs"]
-            created = 0
             with tenant_context(tenant.pk):
-                for faq in faqs:
-                    owner = departments.get(faq.get("department", ""))
-                    _, was_created = save_faq_entry(
-                        tenant_id=tenant.pk,
-                        external_id=faq["external_id"],
-                        question=faq["question"],
-                        answer=faq["answer"],
-                        category=faq.get("category", ""),
-                        language=faq.get("language", "zh-hant"),
-                        tags=faq.get("tags", []),
-                        status="published",
-                        owner_department_id=owner.pk if owner else None,
-                        alternatives=faq.get("alternatives", []),
-                    )
-                    created += was_created
+                created = publish_faqs(tenant_id=tenant.pk, faqs=faqs, departments=departments)
             self.stdout.write(f"{tenant.slug}: {len(faqs)} FAQ entries ({created} new), {len(spec['members'])} users")
         self.stdout.write(f"\nDemo logins (password for all: {DEMO_PASSWORD}):")
         for spec in TENANTS:
