@@ -67,7 +67,7 @@ def _multi_fernet(keys: tuple[str, ...]) -> MultiFernet:
             fernets.append(Fernet(key))
         except ValueError:
             raise EncryptionKeyError(
-                f"audit encryption key {position} of {len(keys)} is not a Fernet key "
+                f"encryption key {position} of {len(keys)} is not a Fernet key "
                 "(32 bytes in URL-safe base64; make one with audit.encryption.generate_key())"
             ) from None
     return MultiFernet(fernets)

@@ -19,7 +19,7 @@ def check_credential_encryption_keys(app_configs, **kwargs) -> list[checks.Check
                 checks.Error(
                     f"{credentials.KEYS_SETTING} is not set.",
                     hint="Set it to one or more Fernet keys, newest first "
-                    "(make one with routing.credentials.generate_key()).",
+                    "(make one with audit.encryption.generate_key()).",
                     id="routing.E001",
                 )
             ]

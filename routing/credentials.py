@@ -1,7 +1,7 @@
 """Encryption at rest of the backend API keys tenant admins store, with key rotation.
 
-Fernet tokens (AES-128-CBC with HMAC-SHA256) under the keys of LANTERN_CREDENTIAL_ENCRYPTION_KEYS, newest
-first: a key is encrypted with the first and decrypted with any of them. To rotate, put a new key first,
+Fernet tokens made by audit.encryption's keyed functions, under the keys of LANTERN_CREDENTIAL_ENCRYPTION_KEYS,
+newest first: a key is encrypted with the first and decrypted with any of them. To rotate, put a new key first,
 run `manage.py rotate_backend_keys`, then drop the old key.
 
 Without configured keys a development installation derives one from SECRET_KEY (and SECRET_KEY_FALLBACKS,
@@ -16,10 +16,11 @@ import functools
 import hashlib
 import logging
 
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
+
+from audit import encryption as fernet
 
 logger = logging.getLogger(__name__)
 
@@ -58,16 +59,11 @@ def derived_key(secret: str) -> str:
     return base64.urlsafe_b64encode(digest).decode("ascii")
 
 
-def generate_key() -> str:
-    """A new random Fernet key, ready to put first in LANTERN_CREDENTIAL_ENCRYPTION_KEYS."""
-    return Fernet.generate_key().decode("ascii")
-
-
 def encrypt(secret_text: str) -> str:
     """The text as a token under the newest key; "" stays "" (no key stored)."""
     if not secret_text:
         return ""
-    return _multi_fernet(encryption_keys()).encrypt(secret_text.encode()).decode("ascii")
+    return fernet.encrypt(secret_text, keys=_checked_keys())
 
 
 def decrypt(token: str) -> str:
@@ -75,8 +71,8 @@ def decrypt(token: str) -> str:
     if not token:
         return ""
     try:
-        return _multi_fernet(encryption_keys()).decrypt(token.encode("ascii")).decode()
-    except (InvalidToken, UnicodeError):
+        return fernet.decrypt(token, keys=_checked_keys())
+    except fernet.UndecryptableTokenError:
         raise UnreadableCredentialError(
             f"a stored backend API key cannot be decrypted with the keys in {KEYS_SETTING}: "
             "its key was removed or the value was altered; enter the API key again"
@@ -88,8 +84,8 @@ def rotate(token: str) -> str:
     if not token:
         return ""
     try:
-        return _multi_fernet(encryption_keys()).rotate(token.encode("ascii")).decode("ascii")
-    except (InvalidToken, UnicodeError):
+        return fernet.rotate(token, keys=_checked_keys())
+    except fernet.UndecryptableTokenError:
         raise UnreadableCredentialError(
             "a stored backend API key cannot be decrypted, so it cannot be rotated"
         ) from None
@@ -113,18 +109,19 @@ def rotate_backend_keys() -> tuple[int, int]:
     return rewritten, unreadable
 
 
+def _checked_keys() -> tuple[str, ...]:
+    """The keys in force, each a valid Fernet key (ImproperlyConfigured naming the bad one otherwise)."""
+    keys = encryption_keys()
+    _validate(keys)
+    return keys
+
+
 @functools.lru_cache(maxsize=8)
-def _multi_fernet(keys: tuple[str, ...]) -> MultiFernet:
-    fernets = []
-    for position, key in enumerate(keys, start=1):
-        try:
-            fernets.append(Fernet(key))
-        except ValueError:
-            raise ImproperlyConfigured(
-                f"key {position} of {len(keys)} in {KEYS_SETTING} is not a Fernet key "
-                "(32 bytes in URL-safe base64; make one with routing.credentials.generate_key())"
-            ) from None
-    return MultiFernet(fernets)
+def _validate(keys: tuple[str, ...]) -> None:
+    try:
+        fernet.encrypt("", keys=keys)
+    except fernet.EncryptionKeyError as error:
+        raise ImproperlyConfigured(f"{KEYS_SETTING}: {error}") from None
 
 
 @functools.lru_cache(maxsize=1)

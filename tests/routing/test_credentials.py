@@ -9,6 +9,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.utils import translation
 
+from audit.encryption import generate_key
 from routing import credentials
 from routing.checks import check_credential_encryption_keys
 from routing.forms import BackendOverrideForm
@@ -17,8 +18,8 @@ from routing.policy import backend_config_for, save_backend_override
 from tenancy.context import tenant_context
 from tenancy.provisioning import create_tenant
 
-OLD_KEY = credentials.generate_key()
-NEW_KEY = credentials.generate_key()
+OLD_KEY = generate_key()
+NEW_KEY = generate_key()
 
 
 def stored_column(override_id: int) -> str:
@@ -133,6 +134,6 @@ def test_the_rotation_command_reports_what_it_rewrote_and_fails_on_unreadable_ke
     settings.LANTERN_CREDENTIAL_ENCRYPTION_KEYS = [NEW_KEY, OLD_KEY]
     call_command("rotate_backend_keys")
     assert "1 re-encrypted, 0 unreadable" in capsys.readouterr().out
-    settings.LANTERN_CREDENTIAL_ENCRYPTION_KEYS = [credentials.generate_key()]
+    settings.LANTERN_CREDENTIAL_ENCRYPTION_KEYS = [generate_key()]
     with pytest.raises(CommandError, match="enter them again"):
         call_command("rotate_backend_keys")
