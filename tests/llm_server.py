@@ -19,6 +19,7 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -177,6 +178,32 @@ class FakeLLMServer:
                 else:
                     behaviour = replace(behaviour, status=200, failures_left=None)
             return behaviour, self._released
+
+
+@contextlib.contextmanager
+def as_backends(
+    settings: Any, local: FakeLLMServer | None, cloud: FakeLLMServer | None, **overrides: object
+) -> Iterator[None]:
+    """Point Lantern's local and cloud backends (pytest-django's `settings`) at fake servers, None for none,
+    with fresh circuit breakers; afterwards the servers answer normally again. `overrides` are more settings,
+    e.g. LANTERN_BACKEND_TIMEOUT_SECONDS=0.2."""
+    from routing.breaker import reset_breakers
+
+    settings.LANTERN_LOCAL_BASE_URL = local.base_url if local else ""
+    settings.LANTERN_LOCAL_MODEL = local.model if local else ""
+    settings.LANTERN_CLOUD_BASE_URL = cloud.base_url if cloud else ""
+    settings.LANTERN_CLOUD_MODEL = cloud.model if cloud else ""
+    settings.LANTERN_BACKEND_MAX_RETRIES = 0
+    for name, value in overrides.items():
+        setattr(settings, name, value)
+    reset_breakers()
+    try:
+        yield
+    finally:
+        for server in (local, cloud):
+            if server:
+                server.reset()
+        reset_breakers()
 
 
 class _HTTPServer(ThreadingHTTPServer):

@@ -13,13 +13,12 @@ from audit.models import AuditEvent
 from chatbot import pipeline
 from chatbot.models import Message
 from costing.models import UsageRecord
-from routing.breaker import reset_breakers
 from routing.dispatch import RETRY_NOTICE
 from routing.policy import PolicySettings, save_policy
 from tenancy.context import tenant_context
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from llm_server import FakeLLMServer
+from llm_server import FakeLLMServer, as_backends
 
 LOCAL_ANSWER = "To reset your password, open the SSO page and follow the steps there, one after the other."
 LONG_QUESTION = (
@@ -37,17 +36,8 @@ def servers():
 @pytest.fixture
 def backends(settings, servers, acme_faqs):
     local, cloud = servers
-    settings.LANTERN_LOCAL_BASE_URL = local.base_url
-    settings.LANTERN_LOCAL_MODEL = "local-model"
-    settings.LANTERN_CLOUD_BASE_URL = cloud.base_url
-    settings.LANTERN_CLOUD_MODEL = "cloud-model"
-    settings.LANTERN_BACKEND_TIMEOUT_SECONDS = 0.5
-    settings.LANTERN_BACKEND_MAX_RETRIES = 0
-    reset_breakers()
-    yield local, cloud
-    local.reset()
-    cloud.reset()
-    reset_breakers()
+    with as_backends(settings, local, cloud, LANTERN_BACKEND_TIMEOUT_SECONDS=0.5):
+        yield local, cloud
 
 
 def streamed(bob, question: str) -> tuple[list[pipeline.Opening], str, pipeline.Answer]:

@@ -13,13 +13,12 @@ from pathlib import Path
 import pytest
 
 from chatbot import pipeline
-from routing.breaker import reset_breakers
 from routing.prompts import SOURCES_END, SOURCES_START, system_prompt
 from tenancy.context import tenant_context
 from tests.chatbot.conftest import publish
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from llm_server import FakeLLMServer
+from llm_server import FakeLLMServer, as_backends
 
 DATASETS = Path(os.environ.get("LANTERN_DATASETS", Path(__file__).resolve().parents[3] / "shared" / "datasets"))
 CASES_FILE = DATASETS / "injection" / "cases.jsonl"
@@ -56,14 +55,9 @@ def model():
 
 @pytest.fixture
 def local_model(settings, model):
-    settings.LANTERN_LOCAL_BASE_URL = model.base_url
-    settings.LANTERN_LOCAL_MODEL = "local-model"
-    settings.LANTERN_CLOUD_BASE_URL = ""
-    reset_breakers()
     model.reset()
-    yield model
-    model.reset()
-    reset_breakers()
+    with as_backends(settings, model, None):
+        yield model
 
 
 @pytest.fixture

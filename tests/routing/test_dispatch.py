@@ -17,7 +17,7 @@ from routing.policy import PolicySettings, backend_health, decide_for, save_poli
 from routing.router import Target
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from llm_server import FakeLLMServer
+from llm_server import FakeLLMServer, as_backends
 
 LAPTOPS = SearchHit(
     kind="faq",
@@ -43,19 +43,15 @@ def cloud_server():
 
 @pytest.fixture
 def backends(settings, local_server, cloud_server):
-    settings.LANTERN_LOCAL_BASE_URL = local_server.base_url
-    settings.LANTERN_LOCAL_MODEL = "local-model"
-    settings.LANTERN_CLOUD_BASE_URL = cloud_server.base_url
-    settings.LANTERN_CLOUD_MODEL = "cloud-model"
-    settings.LANTERN_BACKEND_TIMEOUT_SECONDS = 0.2
-    settings.LANTERN_BACKEND_MAX_RETRIES = 0
-    settings.LANTERN_BREAKER_FAILURE_THRESHOLD = 2
-    settings.LANTERN_BREAKER_COOL_DOWN_SECONDS = 30
-    reset_breakers()
-    yield local_server, cloud_server
-    local_server.reset()
-    cloud_server.reset()
-    reset_breakers()
+    with as_backends(
+        settings,
+        local_server,
+        cloud_server,
+        LANTERN_BACKEND_TIMEOUT_SECONDS=0.2,
+        LANTERN_BREAKER_FAILURE_THRESHOLD=2,
+        LANTERN_BREAKER_COOL_DOWN_SECONDS=30,
+    ):
+        yield local_server, cloud_server
 
 
 @pytest.fixture

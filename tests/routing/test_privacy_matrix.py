@@ -27,7 +27,7 @@ from tenancy.provisioning import add_member, create_tenant
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from llm_server import FakeLLMServer
+from llm_server import FakeLLMServer, as_backends
 from privacy_cases import CONFIDENTIAL_TERMS, EMPLOYEE_ID_PATTERN, PERSON_NAMES, privacy_cases
 
 NOT_TRUNCATED = {"django_migrations", "django_content_type", "auth_permission"}
@@ -138,18 +138,10 @@ def cloud_server():
 
 @pytest.fixture
 def backends(settings, local_server, cloud_server):
-    settings.LANTERN_LOCAL_BASE_URL = local_server.base_url
-    settings.LANTERN_LOCAL_MODEL = "local-model"
-    settings.LANTERN_CLOUD_BASE_URL = cloud_server.base_url
-    settings.LANTERN_CLOUD_MODEL = "cloud-model"
-    settings.LANTERN_CLOUD_API_KEY = "sk-test"
-    settings.LANTERN_BACKEND_TIMEOUT_SECONDS = 0.03
-    settings.LANTERN_BACKEND_MAX_RETRIES = 0
-    reset_breakers()
-    yield local_server, cloud_server
-    local_server.reset()
-    cloud_server.reset()
-    reset_breakers()
+    with as_backends(
+        settings, local_server, cloud_server, LANTERN_CLOUD_API_KEY="sk-test", LANTERN_BACKEND_TIMEOUT_SECONDS=0.03
+    ):
+        yield local_server, cloud_server
 
 
 def answer_like_the_pipeline(decision, question, scan, history):
