@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
+import multiprocessing.synchronize
 import os
 import statistics
 import sys
-import threading
 import time
 import uuid
 from datetime import date, timedelta
@@ -89,7 +89,7 @@ def append(tenant: Tenant, *, writers: int, per_writer: int) -> float:
     return writers * per_writer / elapsed
 
 
-def _write(tenant_id: int, writer: int, events: int, ready: threading.Barrier) -> None:
+def _write(tenant_id: int, writer: int, events: int, ready: multiprocessing.synchronize.Barrier) -> None:
     with tenant_context(tenant_id):  # the first transaction opens the connection, before the clock starts
         pass
     ready.wait()
