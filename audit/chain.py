@@ -188,6 +188,25 @@ def link_hash(fields: Mapping[str, Any], prev_hash: str) -> str:
     return digest.hexdigest()
 
 
+def chain_position_tail(prev_hash: str, seq: int, tenant_id: int) -> str:
+    """The end of an event's canonical JSON: its last three keys in sorted order, and the closing brace."""
+    return f',"prev_hash":"{prev_hash}","seq":{seq},"tenant_id":{tenant_id}}}'
+
+
+def positionless_prefix(fields: Mapping[str, Any]) -> bytes:
+    """The canonical JSON of an event up to where its chain position begins.
+
+    ``prev_hash``, ``seq`` and ``tenant_id`` sort after every other field, so an event's canonical JSON is
+    this prefix followed by ``chain_position_tail(...)``: a writer can serialize everything else before it
+    knows its place in the chain, and let the database finish the hash while it holds the chain head."""
+    placeholder = dict(fields, prev_hash=GENESIS_HASH, seq=0)
+    encoded = canonical_json(placeholder).decode("utf-8")
+    tail = chain_position_tail(GENESIS_HASH, 0, placeholder["tenant_id"])
+    if not encoded.endswith(tail):
+        raise ValueError("an audit event's fields must sort before prev_hash, seq and tenant_id")
+    return encoded[: -len(tail)].encode("utf-8")
+
+
 def event_json_line(event: Mapping[str, Any]) -> str:
     """One event, hash included, as a line of canonical JSON for an export file."""
     return canonical_json(event).decode("utf-8") + "\n"

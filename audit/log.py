@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Mapping
 from datetime import datetime
@@ -11,7 +12,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from audit.chain import GENESIS_HASH, link_hash
+from audit.chain import GENESIS_HASH, link_hash, positionless_prefix
 from audit.encryption import encrypt, load_encryption_keys
 from audit.models import AuditEvent
 
@@ -21,24 +22,60 @@ def encryption_keys() -> tuple[str, ...]:
     return load_encryption_keys(settings.LANTERN_AUDIT_ENCRYPTION_KEYS, key_dir=settings.LANTERN_KEY_DIR)
 
 
-_ADVANCE_HEAD = "UPDATE audit_chainhead SET seq = seq + 1 WHERE tenant_id = %s RETURNING seq, hash"
 _START_CHAIN = (
     "INSERT INTO audit_chainhead (tenant_id, seq, hash) VALUES (%s, 0, %s) ON CONFLICT (tenant_id) DO NOTHING"
 )
-_SET_HEAD_HASH = "UPDATE audit_chainhead SET hash = %s WHERE tenant_id = %s"
+
+# One statement takes the tenant's chain head (its row lock serializes the writers until they commit),
+# advances it, finishes the hash and inserts the event. The database appends the position tail exactly as
+# audit.chain.chain_position_tail writes it, then prev_hash (see audit.chain for the definition); every
+# SET expression reads the head as it was, so prev_hash takes the old hash.
+_APPEND = """
+    WITH head AS (
+        UPDATE audit_chainhead
+        SET seq = seq + 1,
+            prev_hash = hash,
+            hash = encode(sha256(%(prefix)s || convert_to(
+                ',"prev_hash":"' || hash || '","seq":' || (seq + 1) || ',"tenant_id":' || tenant_id || '}' || hash,
+                'UTF8')), 'hex')
+        WHERE tenant_id = %(tenant_id)s
+        RETURNING seq, prev_hash, hash
+    )
+    INSERT INTO audit_auditevent (tenant_id, seq, prev_hash, hash, occurred_at, kind, correlation_id, actor_user_id,
+        actor_username, department_code, channel, payload, raw_question_encrypted)
+    SELECT %(tenant_id)s, head.seq, head.prev_hash, head.hash, %(occurred_at)s, %(kind)s, %(correlation_id)s,
+        %(actor_user_id)s, %(actor_username)s, %(department_code)s, %(channel)s, %(payload)s::jsonb,
+        %(raw_question_encrypted)s
+    FROM head
+    RETURNING id, seq, prev_hash, hash
+"""
 
 
-def _advance_head(tenant_id: int) -> tuple[int, str]:
-    """The next sequence number and the previous hash, with the tenant's chain head locked until the
-    transaction ends, so sequence numbers never collide or skip."""
+def _append(event: AuditEvent) -> None:
+    """Give the event its place in the chain and insert it, holding the chain head until the transaction ends."""
+    parameters = {
+        "prefix": positionless_prefix(event.chain_fields()),
+        "tenant_id": event.tenant_id,
+        "occurred_at": event.occurred_at,
+        "kind": event.kind,
+        "correlation_id": event.correlation_id,
+        "actor_user_id": event.actor_user_id,
+        "actor_username": event.actor_username,
+        "department_code": event.department_code,
+        "channel": event.channel,
+        "payload": json.dumps(event.payload),
+        "raw_question_encrypted": event.raw_question_encrypted,
+    }
     with connection.cursor() as cursor:
-        cursor.execute(_ADVANCE_HEAD, [tenant_id])
+        cursor.execute(_APPEND, parameters)
         row = cursor.fetchone()
         if row is None:  # the tenant's first event
-            cursor.execute(_START_CHAIN, [tenant_id, GENESIS_HASH])
-            cursor.execute(_ADVANCE_HEAD, [tenant_id])
+            cursor.execute(_START_CHAIN, [event.tenant_id, GENESIS_HASH])
+            cursor.execute(_APPEND, parameters)
             row = cursor.fetchone()
-    return row[0], row[1]
+    event.pk, event.seq, event.prev_hash, event.hash = row
+    if event.hash != link_hash(event.chain_fields(), event.prev_hash):
+        raise RuntimeError("the database hashed an audit event differently from audit.chain")
 
 
 def record(
@@ -56,8 +93,9 @@ def record(
 ) -> AuditEvent:
     """Append one event to the tenant's chain, inside the caller's transaction.
 
-    Everything that does not depend on the previous event (encryption above all) is done before the chain
-    head is locked: concurrent writers of one tenant wait on that lock, so it is held for three statements."""
+    Everything that does not depend on the previous event (encryption, serialization) is done before the
+    chain head is locked: concurrent writers of one tenant wait on that lock, which is taken by the one
+    statement that appends the event and held until the caller's transaction ends."""
     event = AuditEvent(
         tenant_id=tenant_id,
         occurred_at=occurred_at or timezone.now(),
@@ -72,9 +110,6 @@ def record(
     )
     # No savepoint: an event that cannot be written must fail the whole transaction it belongs to.
     with transaction.atomic(savepoint=False):
-        event.seq, event.prev_hash = _advance_head(tenant_id)
-        event.hash = link_hash(event.chain_fields(), event.prev_hash)
-        event.save(force_insert=True)
-        with connection.cursor() as cursor:
-            cursor.execute(_SET_HEAD_HASH, [event.hash, tenant_id])
+        _append(event)
+    event._state.adding = False
     return event

@@ -79,6 +79,8 @@ class ChainHead(TenantOwnedModel):
 
     seq = models.BigIntegerField(default=0)
     hash = models.CharField(max_length=64)
+    # The hash before the last append: an UPDATE returns only new values, and the appended event needs it.
+    prev_hash = models.CharField(max_length=64, db_default="")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["tenant"], name="audit_one_head_per_tenant")]

@@ -34,14 +34,17 @@ def tenant_context(tenant_id: int) -> Iterator[None]:
             yield
         return
     token = _current_tenant_id.set(tenant_id)
+    opens_transaction = not connection.in_atomic_block and connection.get_autocommit()
     try:
         with transaction.atomic():
             _set_local(TENANT_SETTING, tenant_id)
             try:
                 yield
             finally:
-                # set_config(..., true) lasts until the outer transaction ends, not the savepoint.
-                if connection.in_atomic_block and not connection.needs_rollback:
+                # set_config(..., true) lasts until the outer transaction ends, not the savepoint: a nested
+                # block puts the previous tenant back; an outermost one leaves that to its commit, one round
+                # trip fewer while the transaction may hold locks.
+                if not opens_transaction and connection.in_atomic_block and not connection.needs_rollback:
                     _set_local(TENANT_SETTING, previous)
     finally:
         _current_tenant_id.reset(token)

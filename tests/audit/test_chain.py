@@ -25,8 +25,10 @@ from audit.chain import (
     ChainPosition,
     VerificationResult,
     canonical_json,
+    chain_position_tail,
     event_json_line,
     link_hash,
+    positionless_prefix,
     verify_chain,
 )
 from audit.signing import Checkpoint, sign_checkpoint
@@ -171,6 +173,20 @@ def test_a_third_party_can_check_a_link_with_hashlib_alone():
     assert recompute(first) == first["hash"]
     assert second["prev_hash"] == first["hash"]
     assert recompute(second) == second["hash"]
+
+
+def test_the_positionless_prefix_and_the_tail_make_up_the_canonical_json():
+    event = question_event(7, "ab" * 32)
+    prefix = positionless_prefix({**event, "seq": None, "prev_hash": None})
+    tail = chain_position_tail("ab" * 32, 7, ACME).encode("utf-8")
+
+    assert prefix + tail == canonical_json(event)
+    assert hashlib.sha256(prefix + tail + b"ab" * 32).hexdigest() == link_hash(event, "ab" * 32)
+
+
+def test_a_field_sorting_after_the_chain_position_has_no_positionless_prefix():
+    with pytest.raises(ValueError, match="sort before"):
+        positionless_prefix({**question_event(1, GENESIS_HASH), "version": 2})
 
 
 def test_a_good_chain_verifies():

@@ -6,6 +6,7 @@ import pytest
 from django.db import DatabaseError, connection, transaction
 
 import audit
+from audit.chain import GENESIS_HASH, link_hash
 from audit.encryption import decrypt
 from audit.log import encryption_keys
 from audit.models import AuditEvent, EventKind
@@ -98,3 +99,16 @@ def test_the_application_role_cannot_update_or_delete_events_even_with_the_purge
             with connection.cursor() as cursor:
                 cursor.execute("SELECT set_config(%s, 'on', true)", [flag])
                 cursor.execute(statement, [event.pk])
+
+
+def test_the_database_finishes_each_hash_exactly_as_audit_chain_defines_it(bob, in_tenant):
+    with in_tenant(bob.tenant):
+        for number in range(3):
+            audit.record(tenant_id=bob.tenant_id, kind=EventKind.QUESTION, payload=question_payload(number))
+        events = list(AuditEvent.objects.order_by("seq"))
+
+    assert [event.seq for event in events] == list(range(1, len(events) + 1))
+    assert len(events) >= 3
+    for previous, event in zip([None, *events], events, strict=False):
+        assert event.prev_hash == (previous.hash if previous else GENESIS_HASH)
+        assert event.hash == link_hash(event.chain_fields(), event.prev_hash)
