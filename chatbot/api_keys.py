@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.utils import timezone
 
@@ -18,6 +19,8 @@ from tenancy.middleware import tenant_id_for_user
 from tenancy.models import Membership
 
 KEY_PREFIX = "lantern"
+# "Last used" is shown to the minute: a busy key writes it once a minute, not on every request.
+LAST_USED_PRECISION = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -66,5 +69,7 @@ def membership_for_api_key(secret: str) -> Membership | None:
         api_key = ApiKey.objects.filter(user_id=user_id, secret_hash=_hash(secret), revoked_at__isnull=True).first()
         if api_key is None:
             return None
-        ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=timezone.now())
+        now = timezone.now()
+        if api_key.last_used_at is None or now - api_key.last_used_at >= LAST_USED_PRECISION:
+            ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
         return Membership.objects.select_related("tenant", "department", "user").get(user_id=user_id)

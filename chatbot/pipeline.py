@@ -15,7 +15,6 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
 import audit
@@ -249,7 +248,7 @@ def record_answer(prepared: PreparedQuestion, *, opening: Opening, generation: G
     tenant_id = membership.tenant_id
     occurred_at = timezone.now()
     redacted = pii.redact(prepared.text, prepared.scan.findings).text
-    with tenant_context(tenant_id), transaction.atomic():
+    with tenant_context(tenant_id):
         conversation = Conversation.objects.get(pk=prepared.conversation_id)
         Message.objects.create(
             tenant_id=tenant_id,

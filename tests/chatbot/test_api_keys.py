@@ -1,6 +1,7 @@
 """A member creates a personal API key, sees it once, and revokes it; only its hash is stored."""
 
 import hashlib
+from datetime import timedelta
 
 from django.urls import reverse
 
@@ -29,3 +30,23 @@ def test_revoked_or_forged_keys_open_nothing(client, bob, carol):
     forged = new.secret.replace(f"-{bob.user_id}-", f"-{carol.user_id}-")
     assert membership_for_api_key(forged) is None
     assert membership_for_api_key("sk-not-ours") is None
+
+
+def test_last_used_is_written_at_most_once_a_minute(bob):
+    with tenant_context(bob.tenant_id):
+        new = create_api_key(membership=bob, name="cli")
+
+    def last_used():
+        with tenant_context(bob.tenant_id):
+            return ApiKey.objects.get(pk=new.api_key.pk).last_used_at
+
+    membership_for_api_key(new.secret)
+    first = last_used()
+    membership_for_api_key(new.secret)
+    assert first is not None
+    assert last_used() == first
+
+    with tenant_context(bob.tenant_id):
+        ApiKey.objects.filter(pk=new.api_key.pk).update(last_used_at=first - timedelta(minutes=2))
+    membership_for_api_key(new.secret)
+    assert last_used() > first - timedelta(minutes=2)
