@@ -127,8 +127,19 @@ CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = REDIS_URL or None
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_EAGER_PROPAGATES = True
+# A task taken by a worker that died without acknowledging it (killed, out of memory, host lost) is delivered
+# again once it has been taken this many seconds ago. It must be longer than any task runs, or a slow task is
+# handed to a second worker while the first still works on it.
+_VISIBILITY_TIMEOUT_SECONDS = env.int("LANTERN_CELERY_VISIBILITY_TIMEOUT", default=3600)
 # Publishing fails at once when Redis is away, and the request runs the task itself (config.celery.enqueue).
-CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 0, "socket_connect_timeout": 1}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "max_retries": 0,
+    "socket_connect_timeout": 1,
+    "visibility_timeout": _VISIBILITY_TIMEOUT_SECONDS,
+    # A worker scans for such tasks on every tenth sweep; sweeping every hundredth of the timeout (1 to 10 s)
+    # finds them at most a tenth of the timeout after it ran out, but no sooner than 10 s nor later than 100 s.
+    "unacked_restore_interval": max(1, min(10, _VISIBILITY_TIMEOUT_SECONDS // 100)),
+}
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

@@ -88,6 +88,7 @@ def process_document(*, document_id: int) -> Document:
     document = Document.objects.select_for_update().get(pk=document_id)
     if document.state != Document.State.PROCESSING:
         return document
+    logger.info("Processing document %s (%s), version %s", document.pk, document.filename, document.version)
     try:
         with transaction.atomic():
             _write_chunks(document)
@@ -148,6 +149,7 @@ def _write_chunks(document: Document) -> None:
     document.title = document.title or parsed.title[:300]
     document.state, document.error = Document.State.READY, ""
     document.save(update_fields=["sections", "title", "state", "error"])
+    logger.info("Document %s is ready with %d chunks", document.pk, len(chunks))
 
 
 def _readable_sections(sections) -> list[dict]:

@@ -18,6 +18,10 @@ from knowledge.retrieval import SearchHit
 from routing import prompts, tokens
 from routing.breaker import CircuitBreaker, breaker_for
 
+# Less time than this for an attempt would rarely see a model's first word: when the answer's time budget is
+# nearly spent, a backend makes fewer retries instead.
+MIN_ATTEMPT_SECONDS = 1.0
+
 
 @dataclass(frozen=True)
 class ChatTurn:
@@ -281,6 +285,7 @@ class Backend:
                 backend=self.name,
                 kind=BackendErrorKind.CIRCUIT_OPEN,
             )
+        timeout_seconds, max_retries = self._attempts_within(deadline, started)
         try:
             reply = self._start(
                 question=question,
@@ -288,18 +293,32 @@ class Backend:
                 language=language,
                 messages=messages,
                 streaming=streaming,
-                timeout_seconds=self._timeout_within(deadline, started),
+                timeout_seconds=timeout_seconds,
+                max_retries=max_retries,
             )
         except Exception:
             self.breaker.record_failure()
             raise
         return AnswerStream(backend=self, reply=reply, messages=messages, started=started, deadline=deadline)
 
-    def _timeout_within(self, deadline: float | None, now: float) -> float:
-        """The configured timeout, shortened so that every allowed attempt ends before the deadline."""
+    def _attempts_within(self, deadline: float | None, now: float) -> tuple[float, int]:
+        """Each attempt's timeout and the retries allowed after the first: the configured ones, cut so that every
+        attempt and the pauses between them end before the deadline, with fewer retries rather than attempts
+        too short to answer."""
+        timeout, retries = self.config.timeout_seconds, self.config.max_retries
         if deadline is None:
-            return self.config.timeout_seconds
-        return min(self.config.timeout_seconds, (deadline - now) / (self.config.max_retries + 1))
+            return timeout, retries
+
+        def per_attempt(retries: int) -> float:
+            return (deadline - now - self.retry_pauses_seconds(retries)) / (retries + 1)
+
+        while retries and per_attempt(retries) < MIN_ATTEMPT_SECONDS:
+            retries -= 1
+        return min(timeout, per_attempt(retries)), retries
+
+    def retry_pauses_seconds(self, retries: int) -> float:
+        """The longest that the pauses before this many retries take together; none here."""
+        return 0.0
 
     def _start(
         self,
@@ -310,6 +329,7 @@ class Backend:
         messages: Sequence[dict[str, str]],
         streaming: bool,
         timeout_seconds: float,
+        max_retries: int,
     ) -> Reply:
-        """Begin the answer, waiting at most timeout_seconds per attempt; errors are BackendError."""
+        """Begin the answer in at most 1 + max_retries attempts of timeout_seconds each; errors are BackendError."""
         raise NotImplementedError

@@ -64,6 +64,7 @@ class ExtractiveBackend(Backend):
         messages: Sequence[dict[str, str]],
         streaming: bool,
         timeout_seconds: float,
+        max_retries: int,
     ) -> Reply:
         text = self.compose(sources=sources, language=language)
         return Reply(model="", parts=_pieces(text) if streaming else iter([text]))

@@ -22,6 +22,9 @@ from routing.breaker import CircuitBreaker
 # The SDK refuses to start without a key and would otherwise read OPENAI_API_KEY from the environment,
 # sending a cloud key to a local server. Local servers accept any key.
 NO_API_KEY = "no-key"
+# The SDK's backoff before its first retry, and the longest it waits before any (openai._constants).
+_FIRST_RETRY_PAUSE_SECONDS = 0.5
+_LONGEST_RETRY_PAUSE_SECONDS = 8.0
 
 _served_models_lock = threading.Lock()
 _served_models: dict[str, str] = {}
@@ -46,10 +49,11 @@ class OpenAICompatibleBackend(Backend):
         messages: Sequence[dict[str, str]],
         streaming: bool,
         timeout_seconds: float,
+        max_retries: int,
     ) -> Reply:
         client = self.client
-        if timeout_seconds < self.config.timeout_seconds:
-            client = client.with_options(timeout=timeout_seconds)
+        if timeout_seconds < self.config.timeout_seconds or max_retries < self.config.max_retries:
+            client = client.with_options(timeout=timeout_seconds, max_retries=max_retries)
         try:
             model = self.config.model or self._served_model()
             if streaming:
@@ -61,6 +65,11 @@ class OpenAICompatibleBackend(Backend):
         except (openai.OpenAIError, ValueError) as error:
             raise self._error(error) from error
         return Reply(model=model, parts=iter(self._completion_parts(completion)))
+
+    def retry_pauses_seconds(self, retries: int) -> float:
+        """The SDK's pauses before its retries at their longest: 0.5 s, doubling up to 8 s. (A server's
+        Retry-After header, which the SDK follows instead, is not bounded by this.)"""
+        return sum(min(_FIRST_RETRY_PAUSE_SECONDS * 2**retry, _LONGEST_RETRY_PAUSE_SECONDS) for retry in range(retries))
 
     def _served_model(self) -> str:
         """The first model the server lists, for local servers configured without a model name."""

@@ -5,11 +5,13 @@ from __future__ import annotations
 import io
 
 import docx
+import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from knowledge import retrieval, uploads
 from knowledge.models import Chunk, Document
+from knowledge.tasks import process_uploaded_document
 
 HANDBOOK = b"""# Employee handbook
 
@@ -164,3 +166,34 @@ def test_processing_twice_is_harmless(dora, in_tenant, django_capture_on_commit_
         uploads.process_document(document_id=document.pk)
         uploads.process_document(document_id=document.pk)
         assert document.chunks.count() == 2
+
+
+class WorkerKilled(BaseException):
+    """What a worker killed mid-task amounts to for its transaction: it ends without a commit."""
+
+
+def test_a_task_killed_after_writing_chunks_is_redone_whole_when_delivered_again(
+    dora, in_tenant, django_capture_on_commit_callbacks, monkeypatch
+):
+    with in_tenant(dora.tenant), django_capture_on_commit_callbacks(execute=False):
+        document, _ = uploads.upload_document(tenant_id=dora.tenant_id, filename="handbook.md", content=HANDBOOK)
+
+    def killed(chunks):
+        assert len(chunks) == 2
+        raise WorkerKilled
+
+    with monkeypatch.context() as patch:
+        patch.setattr(uploads, "set_lexical_vectors", killed)
+        with pytest.raises(WorkerKilled):
+            process_uploaded_document(dora.tenant_id, document.pk)
+    with in_tenant(dora.tenant):
+        assert Document.objects.get(pk=document.pk).state == Document.State.PROCESSING
+        assert not document.chunks.exists()
+
+    assert process_uploaded_document(dora.tenant_id, document.pk) == Document.State.READY
+
+    with in_tenant(dora.tenant):
+        assert list(document.chunks.order_by("position").values_list("position", "anchor")) == [
+            (0, "leave"),
+            (1, "remote-work"),
+        ]

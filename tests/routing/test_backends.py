@@ -329,6 +329,28 @@ def test_a_timeout_is_retried_once_per_allowed_retry(server):
     assert time.perf_counter() - started < 0.3 * 2 + 0.5 + 1.0
 
 
+def test_a_hanging_server_is_given_up_on_retries_and_pauses_included_before_the_deadline(server):
+    server.hang()
+    backend = local_backend(server, timeout_seconds=20.0, max_retries=2)
+    started = time.perf_counter()
+
+    with pytest.raises(BackendError) as failure:
+        backend.stream(question="vpn?", sources=[VPN], deadline=started + 2.6)
+
+    assert time.perf_counter() - started < 2.6 + 0.3
+    assert failure.value.kind == BackendErrorKind.TIMEOUT
+    assert len(server.requests) == 2  # 2.6 s hold two attempts of 1 s and the pause between them, not three
+
+
+@pytest.mark.parametrize(
+    ("seconds_left", "timeout_and_retries"), [(60.0, (19.5, 2)), (4.0, (1.75, 1)), (0.8, (0.8, 0))]
+)
+def test_attempts_and_the_pauses_between_them_share_the_time_left(server, seconds_left, timeout_and_retries):
+    backend = local_backend(server, timeout_seconds=20.0, max_retries=2)
+
+    assert backend._attempts_within(100.0 + seconds_left, 100.0) == pytest.approx(timeout_and_retries)
+
+
 def test_a_stream_that_stalls_before_its_first_word_fails_at_once_so_the_caller_can_fall_back(server, clock):
     server.slow(chunk_delay_seconds=5)
     backend = local_backend(server, clock=clock, timeout_seconds=0.5, failure_threshold=1)
