@@ -38,15 +38,15 @@ class AuditFilter:
         return cls(
             date_from=_date(query.get("date_from", "")),
             date_to=_date(query.get("date_to", "")),
-            department_code=query.get("department", "").strip(),
-            username=query.get("user", "").strip(),
-            kind=query.get("kind", "").strip(),
-            route=query.get("route", "").strip(),
-            entity_type=query.get("entity", "").strip(),
-            backend=query.get("backend", "").strip(),
+            department_code=_text(query.get("department", "")),
+            username=_text(query.get("user", "")),
+            kind=_text(query.get("kind", "")),
+            route=_text(query.get("route", "")),
+            entity_type=_text(query.get("entity", "")),
+            backend=_text(query.get("backend", "")),
             cost_min=_decimal(query.get("cost_min", "")),
             cost_max=_decimal(query.get("cost_max", "")),
-            text=query.get("q", "").strip(),
+            text=_text(query.get("q", "")),
         )
 
 
@@ -67,9 +67,15 @@ def _date(text: str) -> date | None:
 
 def _decimal(text: str) -> Decimal | None:
     try:
-        return Decimal(text.strip()) if text.strip() else None
+        value = Decimal(text.strip()) if text.strip() else None
     except InvalidOperation:
         return None
+    return value if value is not None and value.is_finite() else None
+
+
+def _text(text: str) -> str:
+    # No stored text holds a NUL character, and PostgreSQL refuses one in a query.
+    return "" if "\x00" in text else text.strip()
 
 
 def _start_of(day: date) -> datetime:
@@ -81,7 +87,7 @@ def filtered_events(*, tenant_id: int, criteria: AuditFilter) -> QuerySet[AuditE
     events = AuditEvent.unscoped.filter(tenant_id=tenant_id)
     if criteria.date_from:
         events = events.filter(occurred_at__gte=_start_of(criteria.date_from))
-    if criteria.date_to:
+    if criteria.date_to and criteria.date_to < date.max:
         events = events.filter(occurred_at__lt=_start_of(criteria.date_to + timedelta(days=1)))
     if criteria.department_code:
         events = events.filter(department_code=criteria.department_code)

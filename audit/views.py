@@ -20,6 +20,7 @@ from tenancy.access import role_required
 from tenancy.models import Department, Role
 
 PAGE_SIZE = 50
+MAX_SUMMARY_DAYS = 3660
 
 
 def get_event_for_auditor(request: HttpRequest, seq: int) -> AuditEvent:
@@ -38,7 +39,7 @@ def event_list(request: HttpRequest) -> HttpResponse:
     page = search_events(
         tenant_id=request.membership.tenant_id,
         criteria=criteria,
-        before_seq=int(before) if before.isdigit() else None,
+        before_seq=int(before) if before.isascii() and before.isdigit() else None,
         page_size=PAGE_SIZE,
     )
     query = request.GET.copy()
@@ -133,11 +134,10 @@ def public_key(request: HttpRequest) -> HttpResponse:
 @role_required(Role.AUDITOR)
 def summary(request: HttpRequest) -> HttpResponse:
     """Questions per day by route, share of sensitive questions, fallbacks and refusals."""
-    days = request.GET.get("days", "30")
+    days = request.GET.get("days", "")
+    days = int(days) if days.isascii() and days.isdigit() and 1 <= int(days) <= MAX_SUMMARY_DAYS else 30
     return render(
-        request,
-        "audit/summary.html",
-        {"summary": question_summary(tenant_id=request.membership.tenant_id, days=int(days) if days.isdigit() else 30)},
+        request, "audit/summary.html", {"summary": question_summary(tenant_id=request.membership.tenant_id, days=days)}
     )
 
 

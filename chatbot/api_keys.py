@@ -19,6 +19,7 @@ from tenancy.middleware import tenant_id_for_user
 from tenancy.models import Membership
 
 KEY_PREFIX = "lantern"
+MAX_USER_ID = 2**63 - 1  # PostgreSQL's bigint
 # "Last used" is shown to the minute: a busy key writes it once a minute, not on every request.
 LAST_USED_PRECISION = timedelta(minutes=1)
 
@@ -59,9 +60,11 @@ def revoke_api_key(*, membership: Membership, api_key_id: int) -> bool:
 def membership_for_api_key(secret: str) -> Membership | None:
     """The member a live key belongs to, or None; records when the key was last used."""
     parts = secret.split("-", 2)
-    if len(parts) != 3 or parts[0] != KEY_PREFIX or not parts[1].isdigit():
+    if len(parts) != 3 or parts[0] != KEY_PREFIX or not (parts[1].isascii() and parts[1].isdigit()):
         return None
     user_id = int(parts[1])
+    if user_id > MAX_USER_ID:
+        return None
     tenant_id = tenant_id_for_user(user_id)
     if tenant_id is None:
         return None

@@ -62,13 +62,31 @@ def _model() -> dict:
     return {"id": MODEL_ID, "object": "model", "created": 1735689600, "owned_by": "lantern"}
 
 
+class InvalidRequest(ValueError):
+    """A request body that cannot be read as a chat request; the message says what to change."""
+
+    def __init__(self, message: str, *, param: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.param = param
+
+
 @csrf_exempt
 @require_POST
 def chat_completions(request: HttpRequest) -> HttpResponse:
     membership = _authenticated_membership(request)
     if membership is None:
         return _unauthorized()
-    if len(request.body) > MAX_REQUEST_BYTES:
+    if _declared_length(request) and request.content_type != "application/json":
+        return openai_error(
+            415,
+            f"Unsupported media type {request.content_type!r}: send the body as JSON, "
+            "with the header Content-Type: application/json.",
+            error_type="invalid_request_error",
+            code="unsupported_media_type",
+        )
+    # The declared length is checked before the body is read, so an oversized request is never read at all.
+    if _declared_length(request) > MAX_REQUEST_BYTES or len(request.body) > MAX_REQUEST_BYTES:
         return openai_error(
             413,
             f"The request is larger than {MAX_REQUEST_BYTES} bytes.",
@@ -76,15 +94,11 @@ def chat_completions(request: HttpRequest) -> HttpResponse:
             code="request_too_large",
         )
     try:
-        body = json.loads(request.body)
+        body = _chat_request(request.body)
         question, history = _question_and_history(body.get("messages"))
-    except (ValueError, TypeError, AttributeError) as error:
+    except InvalidRequest as error:
         return openai_error(
-            400,
-            str(error) or "The body must be JSON.",
-            error_type="invalid_request_error",
-            code="invalid_request",
-            param="messages",
+            400, error.message, error_type="invalid_request_error", code="invalid_request", param=error.param
         )
     if body.get("model") not in (MODEL_ID, None, ""):
         return openai_error(
@@ -138,19 +152,79 @@ def chat_completions(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _declared_length(request: HttpRequest) -> int:
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0
+
+
+def _chat_request(raw: bytes) -> dict:
+    """The body as a JSON object, or InvalidRequest saying why it is not one."""
+    if not raw.strip():
+        raise InvalidRequest("The body is empty: send a JSON object with a 'messages' list.")
+    try:
+        body = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise InvalidRequest("The body must be JSON encoded as UTF-8.") from None
+    except json.JSONDecodeError as error:
+        raise InvalidRequest(
+            f"The body is not valid JSON: {error.msg} (line {error.lineno}, column {error.colno})."
+        ) from None
+    except RecursionError:
+        raise InvalidRequest("The body's JSON is nested too deeply to read.") from None
+    if not isinstance(body, dict):
+        raise InvalidRequest("The body must be a JSON object with a 'messages' list.")
+    return body
+
+
 def _question_and_history(messages: object) -> tuple[str, tuple[ChatTurn, ...]]:
     if not isinstance(messages, list) or not messages:
-        raise ValueError("'messages' must be a non-empty list.")
+        raise InvalidRequest("'messages' must be a non-empty list.", param="messages")
     turns = []
-    for message in messages:
+    for index, message in enumerate(messages):
+        param = f"messages[{index}]"
+        if not isinstance(message, dict):
+            raise InvalidRequest(f"{param} must be an object with a 'role' and a 'content'.", param=param)
         role, content = message.get("role"), message.get("content")
-        if isinstance(content, list):  # content parts: keep the text ones
-            content = "".join(part.get("text", "") for part in content if part.get("type") == "text")
+        if isinstance(content, list):
+            content = _text_of_parts(content, param=f"{param}.content")
         if role in ("user", "assistant") and isinstance(content, str):
+            if not _is_text(content):
+                raise InvalidRequest(
+                    f"{param} contains characters that are not valid text; please send plain text.",
+                    param=f"{param}.content",
+                )
             turns.append(ChatTurn(role=role, content=content))
     if not turns or turns[-1].role != "user":
-        raise ValueError("The last message must be the user's question.")
+        raise InvalidRequest("The last message must be the user's question.", param="messages")
     return turns[-1].content, tuple(turns[:-1])
+
+
+def _text_of_parts(parts: list, *, param: str) -> str:
+    """The text of a message given as content parts; parts other than text (images, audio) are left out."""
+    texts = []
+    for index, part in enumerate(parts):
+        if not isinstance(part, dict):
+            raise InvalidRequest(
+                f'{param}[{index}] must be an object such as {{"type": "text", "text": "..."}}.',
+                param=f"{param}[{index}]",
+            )
+        if part.get("type") == "text":
+            text = part.get("text", "")
+            if not isinstance(text, str):
+                raise InvalidRequest(f"{param}[{index}].text must be a string.", param=f"{param}[{index}].text")
+            texts.append(text)
+    return "".join(texts)
+
+
+def _is_text(content: str) -> bool:
+    """Whether the content can be encoded as UTF-8 (a lone surrogate cannot)."""
+    try:
+        content.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _extras(result: Answer | Opening) -> dict:

@@ -118,6 +118,8 @@ def validate_question(question: str) -> str:
         raise QuestionError(f"The question is {len(text)} characters long; the limit is {limit}. Please shorten it.")
     if any(ord(character) < 32 and character not in "\t\n\r" for character in text):
         raise QuestionError("The question contains control characters; please send plain text.")
+    if any("\ud800" <= character <= "\udfff" for character in text):
+        raise QuestionError("The question contains characters that are not valid text; please send plain text.")
     return text
 
 

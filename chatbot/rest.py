@@ -6,9 +6,11 @@ runs in the key owner's tenant transaction like any page does.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.http import Http404, HttpRequest
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.authentication import BaseAuthentication, SessionAuthentication
 from rest_framework.exceptions import APIException, NotAuthenticated, NotFound, PermissionDenied, Throttled
@@ -24,6 +26,9 @@ from chatbot.pipeline import QuestionError, answer
 from chatbot.presentation import sources_for_display
 from chatbot.rate_limits import RateLimited, count_question
 from tenancy.context import tenant_context
+
+if TYPE_CHECKING:
+    from drf_spectacular.generators import SchemaGenerator
 
 
 def api_exception_handler(exception: Exception, context: dict) -> Response | None:
@@ -48,6 +53,60 @@ def api_exception_handler(exception: Exception, context: dict) -> Response | Non
         body = {"code": "invalid", "message": "Some fields are not valid.", "fields": response.data}
     response.data = {"error": body}
     return response
+
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {
+                "code": {"type": "string", "description": "what went wrong, for programs: not_found, invalid, ..."},
+                "message": {"type": "string", "description": "what went wrong, for people"},
+                "fields": {
+                    "type": "object",
+                    "additionalProperties": {},
+                    "description": "for invalid input: the messages for each field that is not valid",
+                },
+            },
+        }
+    },
+}
+# The errors every operation can answer with, and those that depend on what the operation takes.
+ERRORS_OF_EVERY_OPERATION = {
+    "401": "No valid API key or session.",
+    "403": "The member's role may not use this operation, or the session's CSRF token is missing.",
+}
+ERRORS_OF_INPUT = {"400": "The input is not valid: `fields` names what to change."}
+ERRORS_OF_BODIES = {
+    "413": "The request body is larger than Lantern accepts.",
+    "415": "The body is not JSON, form data or multipart form data.",
+}
+ERRORS_OF_OBJECTS = {"404": "No such object among the member's own."}
+
+
+def document_error_responses(result: dict, generator: SchemaGenerator, request: Request | None, public: bool) -> dict:
+    """drf-spectacular hook: every operation's error responses, each in the one error shape."""
+    result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+    error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    for path, operations in result.get("paths", {}).items():
+        for operation in operations.values():
+            expected = dict(ERRORS_OF_EVERY_OPERATION)
+            if operation.get("requestBody"):
+                expected |= ERRORS_OF_INPUT | ERRORS_OF_BODIES
+            if any(parameter["in"] == "query" for parameter in operation.get("parameters", [])):
+                expected |= ERRORS_OF_INPUT
+            if "{" in path:
+                expected |= ERRORS_OF_OBJECTS
+            responses = operation.setdefault("responses", {})
+            for status_code, description in expected.items():
+                responses.setdefault(status_code, {"description": description})
+            for status_code, response in responses.items():
+                if status_code.startswith(("4", "5")):
+                    response.setdefault("content", error)
+    return result
 
 
 class ApiKeyAuthentication(BaseAuthentication):
@@ -200,7 +259,15 @@ class AnswerOutput(serializers.Serializer):
 
 
 class QuestionView(MemberAPIView):
-    @extend_schema(request=QuestionInput, responses={201: AnswerOutput}, summary="Ask a question and get the answer")
+    @extend_schema(
+        request=QuestionInput,
+        responses={
+            201: AnswerOutput,
+            404: OpenApiResponse(description="The conversation is not one of the member's own."),
+            429: OpenApiResponse(description="Too many questions this minute; Retry-After says how long to wait."),
+        },
+        summary="Ask a question and get the answer",
+    )
     def post(self, request: Request) -> Response:
         question_input = QuestionInput(data=request.data)
         question_input.is_valid(raise_exception=True)

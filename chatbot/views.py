@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 
 from chatbot.api_keys import create_api_key, revoke_api_key
 from chatbot.conversations import give_feedback, hide_conversation, rename_conversation
+from chatbot.forms import ApiKeyForm, FeedbackForm, RenameForm, RevokeForm, first_error
 from chatbot.models import ApiKey, Conversation, Message
 from chatbot.pipeline import Answer, Opening, QuestionError, answer, prepare_question, stream_answer
 from chatbot.presentation import route_badge, sources_for_display
@@ -43,6 +44,11 @@ def get_answer_for_user(request: HttpRequest, message_id: int) -> Message:
 @member_required
 def chat(request: HttpRequest, conversation_id: int | None = None) -> HttpResponse:
     conversation = get_conversation_for_user(request, conversation_id) if conversation_id else None
+    return _chat_page(request, conversation)
+
+
+def _chat_page(request: HttpRequest, conversation: Conversation | None, *, status: int = 200) -> HttpResponse:
+    """The chat page; a refused request shows it again, its reason among the page's messages."""
     conversations = Conversation.objects.filter(user_id=request.user.pk, hidden=False)[:50]
     chat_messages = list(conversation.messages.select_related("feedback")) if conversation else []
     language = get_language() or "en"
@@ -61,6 +67,7 @@ def chat(request: HttpRequest, conversation_id: int | None = None) -> HttpRespon
             "max_question_chars": settings.LANTERN_MAX_QUESTION_CHARS,
             "chat_strings": _chat_strings(),
         },
+        status=status,
     )
 
 
@@ -83,7 +90,7 @@ def _conversation_id_from(request: HttpRequest) -> int | None:
     value = request.POST.get("conversation") or None
     if value is None:
         return None
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()):
         raise Http404("No such conversation.")
     return get_conversation_for_user(request, int(value)).pk
 
@@ -103,7 +110,12 @@ def ask(request: HttpRequest) -> HttpResponse:
         )
     except (QuestionError, RateLimited) as error:
         messages.error(request, _friendly(error))
-        return redirect("chatbot:conversation", conversation_id) if conversation_id else redirect("chatbot:chat")
+        conversation = get_conversation_for_user(request, conversation_id) if conversation_id else None
+        if isinstance(error, RateLimited):
+            response = _chat_page(request, conversation, status=429)
+            response["Retry-After"] = str(error.retry_after)
+            return response
+        return _chat_page(request, conversation, status=400)
     return redirect("chatbot:conversation", reply.conversation_id)
 
 
@@ -193,7 +205,11 @@ def _friendly(error: Exception) -> str:
 @require_POST
 def rename(request: HttpRequest, conversation_id: int) -> HttpResponse:
     conversation = get_conversation_for_user(request, conversation_id)
-    rename_conversation(conversation=conversation, title=request.POST.get("title", ""))
+    form = RenameForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, first_error(form))
+        return _chat_page(request, conversation, status=400)
+    rename_conversation(conversation=conversation, title=form.cleaned_data["title"])
     return redirect("chatbot:conversation", conversation.pk)
 
 
@@ -209,10 +225,14 @@ def delete(request: HttpRequest, conversation_id: int) -> HttpResponse:
 @require_POST
 def feedback(request: HttpRequest, message_id: int) -> HttpResponse:
     message = get_answer_for_user(request, message_id)
-    helpful = request.POST.get("helpful") == "yes"
-    give_feedback(
-        membership=request.membership, message=message, helpful=helpful, comment=request.POST.get("comment", "")
-    )
+    form = FeedbackForm(request.POST)
+    if not form.is_valid():
+        if request.headers.get("Accept") == "application/json":
+            return JsonResponse({"error": {"code": "invalid_feedback", "message": first_error(form)}}, status=400)
+        messages.error(request, first_error(form))
+        return _chat_page(request, get_conversation_for_user(request, message.conversation_id), status=400)
+    helpful = form.cleaned_data["helpful"] == "yes"
+    give_feedback(membership=request.membership, message=message, helpful=helpful, comment=form.cleaned_data["comment"])
     if request.headers.get("Accept") == "application/json":
         return JsonResponse({"message_id": message.pk, "helpful": helpful})
     messages.success(request, _("Thank you for your feedback."))
@@ -223,11 +243,17 @@ def feedback(request: HttpRequest, message_id: int) -> HttpResponse:
 def api_keys(request: HttpRequest) -> HttpResponse:
     """The member's API keys; a new key's secret is shown on this page once."""
     new_secret = None
+    status = 200
     if request.method == "POST":
-        if "revoke" in request.POST:
-            revoke_api_key(membership=request.membership, api_key_id=int(request.POST.get("revoke") or 0))
+        form = RevokeForm(request.POST) if "revoke" in request.POST else ApiKeyForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, first_error(form))
+            status = 400
+        elif isinstance(form, RevokeForm):
+            revoke_api_key(membership=request.membership, api_key_id=form.cleaned_data["revoke"])
             messages.success(request, _("The key was revoked."))
             return redirect("chatbot:api_keys")
-        new_secret = create_api_key(membership=request.membership, name=request.POST.get("name", "")).secret
+        else:
+            new_secret = create_api_key(membership=request.membership, name=form.cleaned_data["name"]).secret
     keys = ApiKey.objects.filter(user_id=request.user.pk)
-    return render(request, "chatbot/api_keys.html", {"api_keys": keys, "new_secret": new_secret})
+    return render(request, "chatbot/api_keys.html", {"api_keys": keys, "new_secret": new_secret}, status=status)

@@ -9,7 +9,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from costing.models import Currency, ExchangeRate, GpuProfile, Price
-from costing.periods import Period, parse_month
+from costing.periods import FIRST_YEAR, LAST_YEAR, Period, parse_month
 from costing.pricebook import PRICE_FIELDS
 from costing.profiles import GPU_PROFILE_FIELDS
 
@@ -59,6 +59,11 @@ class PeriodForm(forms.Form):
         cleaned = super().clean()
         start, end = cleaned.get("start"), cleaned.get("end")
         if start and end:
+            if start.year < FIRST_YEAR or end.year > LAST_YEAR:
+                raise forms.ValidationError(
+                    _("Choose a period between %(first)s and %(last)s."),
+                    params={"first": FIRST_YEAR, "last": LAST_YEAR},
+                )
             if end < start:
                 raise forms.ValidationError(_("The period ends before it starts."))
             if (end - start).days >= self.MAX_DAYS:

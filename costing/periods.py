@@ -8,6 +8,10 @@ from datetime import date, datetime, timedelta
 
 from django.utils import timezone
 
+# The years reports and comparisons may cover: every date in them has a month before and after it.
+FIRST_YEAR = 2000
+LAST_YEAR = 2999
+
 
 @dataclass(frozen=True)
 class Period:
@@ -59,8 +63,11 @@ def previous_month(month: date) -> date:
 def parse_month(text: str) -> date:
     """A month written YYYY-MM, as its first day; ValueError otherwise."""
     year, _, month = text.strip().partition("-")
-    if not (year.isdigit() and month.isdigit() and len(year) == 4 and len(month) in (1, 2)):
+    digits = year.isascii() and year.isdigit() and month.isascii() and month.isdigit()
+    if not (digits and len(year) == 4 and len(month) in (1, 2) and 1 <= int(month) <= 12):
         raise ValueError(f"{text!r} is not a month written YYYY-MM")
+    if not FIRST_YEAR <= int(year) <= LAST_YEAR:
+        raise ValueError(f"{text!r} is not a month from {FIRST_YEAR} to {LAST_YEAR}")
     return date(int(year), int(month), 1)
 
 

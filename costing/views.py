@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -61,6 +62,11 @@ def get_department_or_404(department_id: int) -> Department:
     if department is None:
         raise Http404("No such department.")
     return department
+
+
+def _status_of(form: Form) -> int:
+    """400 for a page shown again because its posted form is not valid, 200 otherwise."""
+    return 400 if form.is_bound and form.errors else 200
 
 
 def _month_report(request: HttpRequest) -> MonthReport:
@@ -154,7 +160,7 @@ def export_strategy_table(request: HttpRequest, table: str) -> HttpResponse:
 
 @finance_required
 def prices(request: HttpRequest) -> HttpResponse:
-    form = PriceForm(request.POST or None)
+    form = PriceForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             save_price(tenant_id=request.membership.tenant_id, fields=form.cleaned_data)
@@ -172,6 +178,7 @@ def prices(request: HttpRequest) -> HttpResponse:
             "form": form,
             "section": "prices",
         },
+        status=_status_of(form),
     )
 
 
@@ -179,7 +186,7 @@ def prices(request: HttpRequest) -> HttpResponse:
 def edit_price(request: HttpRequest, price_id: int) -> HttpResponse:
     price = get_price_or_404(price_id)
     used = price_is_used(price_id=price.pk)
-    form = PriceForm(request.POST or None, instance=price)
+    form = PriceForm(request.POST if request.method == "POST" else None, instance=price)
     if request.method == "POST" and form.is_valid():
         try:
             save_price(tenant_id=request.membership.tenant_id, fields=form.cleaned_data, price_id=price.pk)
@@ -188,12 +195,17 @@ def edit_price(request: HttpRequest, price_id: int) -> HttpResponse:
         else:
             messages.success(request, _("Price saved."))
             return redirect("costing:prices")
-    return render(request, "costing/price_form.html", {"price": price, "used": used, "form": form, "section": "prices"})
+    return render(
+        request,
+        "costing/price_form.html",
+        {"price": price, "used": used, "form": form, "section": "prices"},
+        status=_status_of(form),
+    )
 
 
 @finance_required
 def profiles(request: HttpRequest) -> HttpResponse:
-    form = GpuProfileForm(request.POST or None)
+    form = GpuProfileForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             save_gpu_profile(tenant_id=request.membership.tenant_id, fields=form.cleaned_data)
@@ -208,13 +220,14 @@ def profiles(request: HttpRequest) -> HttpResponse:
         request,
         "costing/profiles.html",
         {"rows": rows, "form": form, "deployed_id": deployed, "section": "profiles"},
+        status=_status_of(form),
     )
 
 
 @finance_required
 def edit_profile(request: HttpRequest, profile_id: int) -> HttpResponse:
     profile = get_gpu_profile_or_404(profile_id)
-    form = GpuProfileForm(request.POST or None, instance=profile)
+    form = GpuProfileForm(request.POST if request.method == "POST" else None, instance=profile)
     if request.method == "POST" and form.is_valid():
         try:
             save_gpu_profile(tenant_id=request.membership.tenant_id, fields=form.cleaned_data, profile_id=profile.pk)
@@ -223,11 +236,21 @@ def edit_profile(request: HttpRequest, profile_id: int) -> HttpResponse:
         else:
             messages.success(request, _("GPU profile saved."))
             return redirect("costing:profiles")
-    return render(request, "costing/profile_form.html", {"profile": profile, "form": form, "section": "profiles"})
+    return render(
+        request,
+        "costing/profile_form.html",
+        {"profile": profile, "form": form, "section": "profiles"},
+        status=_status_of(form),
+    )
 
 
 @finance_required
 def budgets(request: HttpRequest) -> HttpResponse:
+    return _budgets_page(request)
+
+
+def _budgets_page(request: HttpRequest, *, refused: BudgetForm | None = None) -> HttpResponse:
+    """The budgets page; a refused budget form is shown again with its errors, the page answering 400."""
     month = first_of_month(today())
     by_department = {budget.department_id: budget for budget in Budget.objects.all()}
     rows = []
@@ -238,17 +261,16 @@ def budgets(request: HttpRequest) -> HttpResponse:
             if budget
             else {"currency": "USD"}
         )
-        rows.append(
-            (
-                department,
-                budget_actions.budget_status(department_id=department.pk, month=month),
-                BudgetForm(initial=initial, prefix=f"department-{department.pk}"),
-            )
-        )
+        prefix = f"department-{department.pk}"
+        form = BudgetForm(initial=initial, prefix=prefix)
+        if refused is not None and refused.prefix == prefix:
+            form = refused
+        rows.append((department, budget_actions.budget_status(department_id=department.pk, month=month), form))
     return render(
         request,
         "costing/budgets.html",
         {"rows": rows, "alerts": budget_actions.alerts()[:50], "month": month, "section": "budgets"},
+        status=400 if refused is not None else 200,
     )
 
 
@@ -261,7 +283,7 @@ def set_budget(request: HttpRequest, department_id: int) -> HttpResponse:
         for errors in form.errors.values():
             for error in errors:
                 messages.error(request, f"{department.code}: {error}")
-        return redirect("costing:budgets")
+        return _budgets_page(request, refused=form)
     soft, hard = form.cleaned_data["soft_limit"], form.cleaned_data["hard_limit"]
     if soft is None and hard is None:
         budget_actions.remove_budget(department_id=department.pk)
@@ -314,4 +336,5 @@ def settings_page(request: HttpRequest) -> HttpResponse:
             "rates": ExchangeRate.objects.all()[:24],
             "section": "settings",
         },
+        status=max(_status_of(settings_form), _status_of(rate_form)),
     )

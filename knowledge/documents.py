@@ -85,13 +85,7 @@ class Chunk:
 
 def parse_document(filename: str, content: bytes, *, max_bytes: int = 10 * MEBIBYTE) -> ParsedDocument:
     """Read an uploaded file into a title and sections, or raise DocumentError saying what is wrong."""
-    if not content:
-        raise DocumentError(f"{filename} is empty: choose the file again, or check it was saved.")
-    if len(content) > max_bytes:
-        raise DocumentError(
-            f"{filename} is {len(content) / MEBIBYTE:.1f} MB; documents may be at most "
-            f"{max_bytes / MEBIBYTE:g} MB. Split it into smaller files."
-        )
+    _check_size(filename, content, max_bytes=max_bytes)
     suffix = PurePath(filename).suffix.lower()
     stem = PurePath(filename).stem
     if suffix in (".md", ".markdown"):
@@ -104,14 +98,46 @@ def parse_document(filename: str, content: bytes, *, max_bytes: int = 10 * MEBIB
         title, sections = _read_pdf(filename, content)
     elif suffix == ".docx":
         title, sections = _read_docx(filename, content, max_unpacked_bytes=max_bytes * _MAX_UNPACKED_RATIO)
-    elif suffix == ".doc":
-        raise DocumentError(f"{filename} is an old Word file: save it as .docx in Word and upload that.")
     else:
-        kind = f"{suffix} files" if suffix else "files without a type"
-        raise DocumentError(f"Lantern cannot read {kind} ({filename}): upload {_SUPPORTED}.")
+        raise _unsupported(filename, suffix)
     if not any(section.text for section in sections):
         raise DocumentError(f"{filename} has no text in it: check it is the right file.")
     return ParsedDocument(title=title or stem, sections=tuple(sections))
+
+
+def check_document(filename: str, content: bytes, *, max_bytes: int = 10 * MEBIBYTE) -> None:
+    """Raise DocumentError for a file that is plainly not the kind of document its name says: quick enough for
+    an upload form. A file that passes can still fail when it is read in full (a damaged or scanned PDF)."""
+    _check_size(filename, content, max_bytes=max_bytes)
+    suffix = PurePath(filename).suffix.lower()
+    if suffix in (".md", ".markdown", ".txt", ".html", ".htm"):
+        declared = _declared_html_charset(content) if suffix in (".html", ".htm") else None
+        if not _decode_text(filename, content, declared=declared).strip():
+            raise DocumentError(f"{filename} has no text in it: check it is the right file.")
+    elif suffix == ".pdf":
+        _check_pdf_header(filename, content)
+    elif suffix == ".docx":
+        if not zipfile.is_zipfile(io.BytesIO(content)):
+            raise DocumentError(_damaged_word_document(filename))
+    else:
+        raise _unsupported(filename, suffix)
+
+
+def _check_size(filename: str, content: bytes, *, max_bytes: int) -> None:
+    if not content:
+        raise DocumentError(f"{filename} is empty: choose the file again, or check it was saved.")
+    if len(content) > max_bytes:
+        raise DocumentError(
+            f"{filename} is {len(content) / MEBIBYTE:.1f} MB; documents may be at most "
+            f"{max_bytes / MEBIBYTE:g} MB. Split it into smaller files."
+        )
+
+
+def _unsupported(filename: str, suffix: str) -> DocumentError:
+    if suffix == ".doc":
+        return DocumentError(f"{filename} is an old Word file: save it as .docx in Word and upload that.")
+    kind = f"{suffix} files" if suffix else "files without a type"
+    return DocumentError(f"Lantern cannot read {kind} ({filename}): upload {_SUPPORTED}.")
 
 
 def chunk_sections(sections: Iterable[Section], *, max_chars: int = 800, overlap_chars: int = 100) -> list[Chunk]:
@@ -360,8 +386,7 @@ class _HtmlTitle(HTMLParser):
 
 def _read_pdf(filename: str, content: bytes) -> tuple[str, list[Section]]:
     """One section per page with text, numbered from 1; raises for locked, damaged and scanned PDFs."""
-    if b"%PDF-" not in content[:1024]:
-        raise DocumentError(f"{filename} is not a PDF: check the file, or upload it with its real file type.")
+    _check_pdf_header(filename, content)
     try:
         reader = pypdf.PdfReader(io.BytesIO(content))
         if reader.is_encrypted and reader.decrypt("") == pypdf.PasswordType.NOT_DECRYPTED:
@@ -389,9 +414,18 @@ def _read_pdf(filename: str, content: bytes) -> tuple[str, list[Section]]:
     return str(title).strip(), sections
 
 
+def _check_pdf_header(filename: str, content: bytes) -> None:
+    if b"%PDF-" not in content[:1024]:
+        raise DocumentError(f"{filename} is not a PDF: check the file, or upload it with its real file type.")
+
+
+def _damaged_word_document(filename: str) -> str:
+    return f"{filename} could not be read as a Word document; it may be damaged. Save it again in Word."
+
+
 def _read_docx(filename: str, content: bytes, *, max_unpacked_bytes: int) -> tuple[str, list[Section]]:
     """Sections of a Word document, one per Heading-styled paragraph; tables are kept row by row."""
-    damaged = f"{filename} could not be read as a Word document; it may be damaged. Save it again in Word."
+    damaged = _damaged_word_document(filename)
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as archive:
             unpacked_bytes = sum(member.file_size for member in archive.infolist())

@@ -6,11 +6,13 @@ import re
 from pathlib import PurePath
 
 from django import forms
+from django.core.files.uploadedfile import UploadedFile
 from django.utils.translation import gettext_lazy as _
 
 from knowledge.curation import FaqFilters
-from knowledge.documents import MEBIBYTE
+from knowledge.documents import MEBIBYTE, DocumentError, check_document
 from knowledge.models import FaqEntry, Language, Status
+from knowledge.spreadsheets import SpreadsheetError, check_faq_spreadsheet
 from tenancy.models import Department
 
 MAX_QUESTION_CHARS = 1000
@@ -106,7 +108,7 @@ class FaqEntryForm(forms.Form):
         return external_id
 
     def clean_unanswered(self) -> list[int]:
-        return [int(part) for part in self.cleaned_data["unanswered"].split(",") if part.strip().isdigit()]
+        return ids_in(self.cleaned_data["unanswered"])
 
     def clean(self) -> dict:
         cleaned = super().clean()
@@ -159,7 +161,7 @@ class BulkStatusForm(forms.Form):
 
     def clean(self) -> dict:
         cleaned = super().clean()
-        entry_ids = [int(value) for value in self.data.getlist("entries") if value.isdigit()]
+        entry_ids = [int(value) for value in self.data.getlist("entries") if value.isdecimal()]
         if not entry_ids:
             raise forms.ValidationError(_("Select one or more entries first."))
         cleaned["entry_ids"] = entry_ids
@@ -189,6 +191,25 @@ def _check_upload(upload, suffixes: tuple[str, ...], kinds: str) -> None:
         raise forms.ValidationError(_("%(name)s is empty."), params={"name": upload.name})
 
 
+def _content_of(upload: UploadedFile) -> bytes:
+    """The uploaded file's bytes, leaving it to be read again from the start."""
+    content = upload.read()
+    upload.seek(0)
+    return content
+
+
+def _check_document(upload: UploadedFile) -> None:
+    try:
+        check_document(upload.name, _content_of(upload), max_bytes=MAX_UPLOAD_BYTES)
+    except DocumentError as error:
+        raise forms.ValidationError(error.message) from error
+
+
+def ids_in(text: str) -> list[int]:
+    """The whole numbers in a comma-separated list; anything else in it is left out."""
+    return [int(part) for part in (part.strip() for part in text.split(",")) if part.isdecimal()]
+
+
 class FaqFileForm(forms.Form):
     """A CSV or Excel file of FAQ entries to check or import."""
 
@@ -199,6 +220,10 @@ class FaqFileForm(forms.Form):
     def clean_file(self):
         upload = self.cleaned_data["file"]
         _check_upload(upload, SPREADSHEET_SUFFIXES, _("a .csv or .xlsx file"))
+        try:
+            check_faq_spreadsheet(upload.name, _content_of(upload))
+        except SpreadsheetError as error:
+            raise forms.ValidationError(error.message) from error
         return upload
 
 
@@ -220,6 +245,7 @@ class DocumentForm(forms.Form):
     def clean_file(self):
         upload = self.cleaned_data["file"]
         _check_upload(upload, DOCUMENT_SUFFIXES, _("Markdown, HTML, text, PDF or Word (.docx)"))
+        _check_document(upload)
         return upload
 
 
@@ -234,6 +260,7 @@ class DocumentFileForm(forms.Form):
     def clean_file(self):
         upload = self.cleaned_data["file"]
         _check_upload(upload, DOCUMENT_SUFFIXES, _("Markdown, HTML, text, PDF or Word (.docx)"))
+        _check_document(upload)
         return upload
 
 
@@ -243,4 +270,4 @@ class QuestionIdsForm(forms.Form):
     questions = forms.CharField()
 
     def clean_questions(self) -> list[int]:
-        return [int(part) for part in self.cleaned_data["questions"].split(",") if part.strip().isdigit()]
+        return ids_in(self.cleaned_data["questions"])

@@ -68,14 +68,14 @@ def record_unanswered(
 def unanswered_groups(*, days: int = 30, limit: int = 500) -> list[QuestionGroup]:
     """The open unanswered questions of the last days, grouped by meaning, the most asked first."""
     since = timezone.now() - timedelta(days=days)
-    questions = list(UnansweredQuestion.objects.open().filter(asked_at__gte=since).order_by("-asked_at")[:limit])
+    questions = list(UnansweredQuestion.objects.open().filter(asked_at__gte=since).order_by("-asked_at", "-pk")[:limit])
     groups = [_summary(members) for members in _cluster(questions)]
     return sorted(groups, key=lambda group: (group.count, group.last_asked_at), reverse=True)
 
 
 def group_of(*, question_ids: Sequence[int]) -> QuestionGroup | None:
     """The open questions with these ids as one group, to draft an FAQ entry from; None if none is open."""
-    questions = list(UnansweredQuestion.objects.open().filter(pk__in=question_ids).order_by("-asked_at"))
+    questions = list(UnansweredQuestion.objects.open().filter(pk__in=question_ids).order_by("-asked_at", "-pk"))
     return _summary(questions) if questions else None
 
 
@@ -127,7 +127,7 @@ def _cluster(questions: Sequence[UnansweredQuestion]) -> list[list[UnansweredQue
 
 def _summary(questions: Sequence[UnansweredQuestion]) -> QuestionGroup:
     wordings = Counter(question.question for question in questions)
-    newest_first = sorted(questions, key=lambda question: question.asked_at, reverse=True)
+    newest_first = sorted(questions, key=lambda question: (question.asked_at, question.pk), reverse=True)
     # The most frequent wording; among equally frequent ones, the most recent.
     order = {question.question: rank for rank, question in reversed(list(enumerate(newest_first)))}
     ranked = sorted(wordings, key=lambda wording: (-wordings[wording], order[wording]))

@@ -22,7 +22,7 @@ MAX_ALTERNATIVES = 50
 
 class FaqEntryOutput(serializers.ModelSerializer):
     alternatives = serializers.ListField(child=serializers.CharField())
-    owner_department = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    owner_department = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
 
     class Meta:
         model = FaqEntry
@@ -122,6 +122,8 @@ class FaqEntryListView(CuratorAPIView):
     )
     def get(self, request: Request) -> Response:
         entries = FaqEntry.objects.select_related("owner_department").order_by("-updated_at", "-pk")
+        if with_nul := [name for name, value in request.query_params.items() if "\x00" in value]:
+            raise serializers.ValidationError({name: ["Remove the NUL character."] for name in with_nul})
         status_filter = request.query_params.get("status", "")
         if status_filter:
             if status_filter not in Status.values:
@@ -142,7 +144,8 @@ class FaqEntryListView(CuratorAPIView):
         except ValueError:
             raise serializers.ValidationError({"page": ["A page is a whole number from 1."]}) from None
         count = entries.count()
-        results = entries[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+        offset = (page - 1) * PAGE_SIZE
+        results = entries[offset : offset + PAGE_SIZE] if offset < count else []
         return Response({"count": count, "page": page, "results": FaqEntryOutput(results, many=True).data})
 
     @extend_schema(

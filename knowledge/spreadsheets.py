@@ -20,7 +20,7 @@ import io
 import re
 import unicodedata
 import zipfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import Literal
@@ -134,6 +134,10 @@ class _Cell:
     formula: bool = False
 
 
+# The non-blank rows of a sheet, each with its row number.
+_Records = Generator[tuple[int, list[_Cell]], None, None]
+
+
 def read_faq_rows(
     filename: str,
     content: bytes,
@@ -143,19 +147,7 @@ def read_faq_rows(
     max_answer_chars: int = 20000,
 ) -> ParsedSheet:
     """FAQ rows from a CSV or .xlsx file; bad rows come back as errors, a bad file raises SpreadsheetError."""
-    suffix = PurePath(filename).suffix.lower()
-    if suffix not in (".csv", ".xlsx"):
-        hint = " Save it in Excel as .xlsx, or as CSV UTF-8." if suffix in (".xls", ".ods", ".numbers") else ""
-        raise SpreadsheetError(f"Lantern reads FAQ lists from .csv or .xlsx files, not {filename}.{hint}")
-    if not content:
-        raise SpreadsheetError(f"{filename} is empty: choose the file again, or check it was saved.")
-    records = _csv_records(filename, content) if suffix == ".csv" else _xlsx_records(filename, content)
-
-    header_row_number, header = next(records, (0, []))
-    if not header:
-        raise SpreadsheetError(f"{filename} is empty: it has no header row.")
-    positions, ignored_columns = _column_positions(filename, [cell.text for cell in header])
-
+    records, header_row_number, positions, ignored_columns = _open_sheet(filename, content)
     rows: list[FaqRow] = []
     errors: list[RowError] = []
     first_row_by_external_id: dict[str, int] = {}
@@ -186,6 +178,33 @@ def read_faq_rows(
         ignored_columns=ignored_columns,
         columns=tuple(column for column in COLUMNS if column in positions),
     )
+
+
+def check_faq_spreadsheet(filename: str, content: bytes) -> None:
+    """Raise SpreadsheetError when the file cannot be an FAQ list at all (its type, its encoding, its header),
+    reading no further than its first FAQ row: quick enough for an upload form."""
+    records, header_row_number, _positions, _ignored_columns = _open_sheet(filename, content)
+    try:
+        if next(records, None) is None:
+            raise SpreadsheetError(f"{filename} has a header (row {header_row_number}) but no FAQ rows under it.")
+    finally:
+        records.close()
+
+
+def _open_sheet(filename: str, content: bytes) -> tuple[_Records, int, dict[str, int], tuple[str, ...]]:
+    """The records after the header, the header's row number, the known columns' positions, the ignored ones."""
+    suffix = PurePath(filename).suffix.lower()
+    if suffix not in (".csv", ".xlsx"):
+        hint = " Save it in Excel as .xlsx, or as CSV UTF-8." if suffix in (".xls", ".ods", ".numbers") else ""
+        raise SpreadsheetError(f"Lantern reads FAQ lists from .csv or .xlsx files, not {filename}.{hint}")
+    if not content:
+        raise SpreadsheetError(f"{filename} is empty: choose the file again, or check it was saved.")
+    records = _csv_records(filename, content) if suffix == ".csv" else _xlsx_records(filename, content)
+    header_row_number, header = next(records, (0, []))
+    if not header:
+        raise SpreadsheetError(f"{filename} is empty: it has no header row.")
+    positions, ignored_columns = _column_positions(filename, [cell.text for cell in header])
+    return records, header_row_number, positions, ignored_columns
 
 
 def write_faq_rows(rows: Iterable[FaqRow], *, format: Literal["csv", "xlsx"]) -> bytes:
@@ -320,7 +339,7 @@ def _column_positions(filename: str, header: Sequence[str]) -> tuple[dict[str, i
     return positions, tuple(ignored)
 
 
-def _csv_records(filename: str, content: bytes) -> Iterator[tuple[int, list[_Cell]]]:
+def _csv_records(filename: str, content: bytes) -> _Records:
     """The non-blank rows of a CSV file with their row numbers."""
     if b"\x00" in content or content.startswith(b"PK\x03\x04"):
         raise SpreadsheetError(
@@ -354,7 +373,7 @@ def _decode_csv(filename: str, content: bytes) -> str:
     )
 
 
-def _xlsx_records(filename: str, content: bytes) -> Iterator[tuple[int, list[_Cell]]]:
+def _xlsx_records(filename: str, content: bytes) -> _Records:
     """The non-blank rows of the first worksheet of an .xlsx file with their row numbers."""
     damaged = (
         f"{filename} could not be opened as an .xlsx file: it may be damaged, password-protected or an old "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -33,6 +34,7 @@ from knowledge.forms import (
     FaqFilterForm,
     QuestionIdsForm,
     StatusForm,
+    ids_in,
 )
 from knowledge.models import Document, FaqEntry, FaqRevision, ImportJob, Status
 from knowledge.spreadsheets import write_faq_rows
@@ -117,6 +119,11 @@ def redirect_back(request: HttpRequest, fallback: str) -> HttpResponse:
     return redirect(fallback)
 
 
+def _status_of(form: Form) -> int:
+    """400 for a page shown again because its posted form is not valid, 200 otherwise."""
+    return 400 if form.is_bound and form.errors else 200
+
+
 def _spreadsheet_response(content: bytes, *, format: str, filename: str) -> HttpResponse:
     response = HttpResponse(content, content_type=_SPREADSHEET_TYPES[format])
     response["Content-Disposition"] = content_disposition_header(True, filename)
@@ -183,7 +190,7 @@ def faq_create(request: HttpRequest) -> HttpResponse:
     else:
         initial = {"language": request.LANGUAGE_CODE if request.LANGUAGE_CODE in ("en", "zh-hant") else "zh-hant"}
         if request.GET.get("unanswered"):
-            ids = [int(part) for part in request.GET["unanswered"].split(",") if part.isdigit()]
+            ids = ids_in(request.GET["unanswered"])
             group = gaps.group_of(question_ids=ids)
         if group is not None:
             initial.update(
@@ -198,6 +205,7 @@ def faq_create(request: HttpRequest) -> HttpResponse:
         request,
         "knowledge/faq_form.html",
         {"form": form, "entry": None, "group": group, "categories": faq_categories()},
+        status=_status_of(form),
     )
 
 
@@ -239,7 +247,12 @@ def faq_edit(request: HttpRequest, entry_id: int) -> HttpResponse:
                 "version": entry.version,
             },
         )
-    return render(request, "knowledge/faq_form.html", {"form": form, "entry": entry, "categories": faq_categories()})
+    return render(
+        request,
+        "knowledge/faq_form.html",
+        {"form": form, "entry": entry, "categories": faq_categories()},
+        status=_status_of(form),
+    )
 
 
 def _write_from_form(request: HttpRequest, form: FaqEntryForm, entry: FaqEntry | None = None) -> tuple[FaqEntry, bool]:
@@ -344,7 +357,7 @@ def import_list(request: HttpRequest) -> HttpResponse:
     else:
         form = FaqFileForm()
     jobs = ImportJob.objects.filter(kind=ImportJob.Kind.FAQ_IMPORT).select_related("created_by").defer("content")
-    return render(request, "knowledge/import_list.html", {"form": form, "jobs": jobs[:30]})
+    return render(request, "knowledge/import_list.html", {"form": form, "jobs": jobs[:30]}, status=_status_of(form))
 
 
 @curator_required
@@ -438,13 +451,17 @@ def document_list(request: HttpRequest) -> HttpResponse:
             "documents": documents,
             "processing": any(document.state == Document.State.PROCESSING for document in documents),
         },
+        status=_status_of(form),
     )
 
 
 @member_required
 def document_detail(request: HttpRequest, document_id: int) -> HttpResponse:
     """A document as employees read it, section by section, with the curator's tools."""
-    document = get_document_for_member(request, document_id)
+    return _document_page(request, get_document_for_member(request, document_id), replace_form=DocumentFileForm())
+
+
+def _document_page(request: HttpRequest, document: Document, *, replace_form: DocumentFileForm) -> HttpResponse:
     return render(
         request,
         "knowledge/document_detail.html",
@@ -453,8 +470,9 @@ def document_detail(request: HttpRequest, document_id: int) -> HttpResponse:
             "sections": _sections_to_read(document),
             "is_curator": is_curator(request),
             "chunk_count": document.chunks.count(),
-            "replace_form": DocumentFileForm(),
+            "replace_form": replace_form,
         },
+        status=_status_of(replace_form),
     )
 
 
@@ -508,15 +526,13 @@ def document_replace(request: HttpRequest, document_id: int) -> HttpResponse:
     """Upload a new version of a document's file."""
     document = get_document_for_member(request, document_id)
     form = DocumentFileForm(request.POST, request.FILES)
-    if form.is_valid():
-        upload = form.cleaned_data["file"]
-        uploads.replace_document_file(
-            document=document, filename=upload.name, content=upload.read(), uploaded_by_id=request.user.pk
-        )
-        messages.success(request, _("The new version was uploaded."))
-    else:
-        for error in form.errors.get("file", [_("Choose a file.")]):
-            messages.error(request, error)
+    if not form.is_valid():
+        return _document_page(request, document, replace_form=form)
+    upload = form.cleaned_data["file"]
+    uploads.replace_document_file(
+        document=document, filename=upload.name, content=upload.read(), uploaded_by_id=request.user.pk
+    )
+    messages.success(request, _("The new version was uploaded."))
     return redirect("knowledge:document_detail", document.pk)
 
 
@@ -547,8 +563,8 @@ UNANSWERED_PERIODS = (7, 30, 90)
 @curator_required
 def unanswered_list(request: HttpRequest) -> HttpResponse:
     """Recent unanswered questions grouped by meaning, the most asked first."""
-    days = int(request.GET["days"]) if request.GET.get("days", "").isdigit() else 30
-    days = days if days in UNANSWERED_PERIODS else 30
+    days = request.GET.get("days", "")
+    days = int(days) if days in {str(period) for period in UNANSWERED_PERIODS} else 30
     return render(
         request,
         "knowledge/unanswered_list.html",

@@ -36,7 +36,9 @@ def policy_page(request: HttpRequest) -> HttpResponse:
         )
         for name in BackendOverride.Name.values
     }
+    status = 200
     if request.method == "POST":
+        status = 400  # unless a form below is saved and the page redirects
         actor = {"actor_user_id": request.user.pk, "actor_username": request.user.get_username()}
         if request.POST.get("form") == "policy":
             policy_form = RoutingPolicyForm(request.POST, department_codes=department_codes)
@@ -67,6 +69,8 @@ def policy_page(request: HttpRequest) -> HttpResponse:
                 else:
                     messages.success(request, _("Backend settings saved."))
                     return redirect("routing:policy")
+        else:
+            messages.error(request, _("Nothing was saved: the form sent is not one of this page's forms."))
     return render(
         request,
         "routing/policy.html",
@@ -75,6 +79,7 @@ def policy_page(request: HttpRequest) -> HttpResponse:
             "backends": [(name, backend_forms[name], overrides.get(name)) for name in BackendOverride.Name.values],
             "versions": RoutingPolicy.objects.select_related("created_by")[:20],
         },
+        status=status,
     )
 
 

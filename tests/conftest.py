@@ -35,18 +35,23 @@ def django_db_setup(django_test_environment, django_db_blocker):
         teardown_databases(old_config, verbosity=0)
 
 
+def empty_every_table() -> None:
+    """Empty every table as the owner, which the application role may not do, after real commits."""
+    for connection in connections.all():
+        connection.close()
+    owner = connections["owner"]
+    with owner.cursor() as cursor:
+        tables = [name for name in owner.introspection.table_names(cursor) if name not in NOT_TRUNCATED]
+        cursor.execute("TRUNCATE " + ", ".join(owner.ops.quote_name(name) for name in tables) + " CASCADE")
+    owner.close()
+
+
 @pytest.fixture
 def committed_db(django_db_setup, django_db_blocker):
     """Real commits, for tests with several connections or threads; every table is emptied afterwards."""
     with django_db_blocker.unblock():
         yield
-        for connection in connections.all():
-            connection.close()
-        owner = connections["owner"]
-        with owner.cursor() as cursor:
-            tables = [name for name in owner.introspection.table_names(cursor) if name not in NOT_TRUNCATED]
-            cursor.execute("TRUNCATE " + ", ".join(owner.ops.quote_name(name) for name in tables) + " CASCADE")
-        owner.close()
+        empty_every_table()
 
 
 @pytest.fixture

@@ -59,3 +59,24 @@ def test_schema_and_docs_are_served(client, bob):
     docs = client.get(reverse("api_docs")).content.decode()
     assert "swagger" in docs.lower()
     assert "cdn" not in docs.lower()
+
+
+def test_the_schema_documents_each_error_in_the_one_error_shape(client):
+    schema = client.get(reverse("schema"), HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    operations = {
+        (method, path): operation for path, item in schema["paths"].items() for method, operation in item.items()
+    }
+    error = {"$ref": "#/components/schemas/Error"}
+    for operation in operations.values():
+        for status in ("401", "403"):
+            assert operation["responses"][status]["content"]["application/json"]["schema"] == error
+    asking = operations["post", "/api/questions/"]["responses"]
+    assert {"400", "404", "413", "415", "429"} <= set(asking)
+    assert "404" in operations["get", "/api/conversations/{conversation_id}/"]["responses"]
+    assert schema["components"]["schemas"]["Error"]["required"] == ["error"]
+
+
+def test_a_url_the_api_does_not_have_answers_in_the_error_shape(client, bob):
+    response = client.get("/api/conversations/not-a-number/", **bearer(bob))
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"

@@ -183,3 +183,10 @@ def test_finance_reads_the_months_usage_per_department(client, bob, fiona, acme_
 def test_the_schema_describes_the_role_endpoints(client):
     schema = client.get(reverse("schema"), HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
     assert {"/api/faqs/", "/api/faqs/{entry_id}/", "/api/audit/events/", "/api/usage/"} <= set(schema["paths"])
+
+
+def test_an_entry_without_a_department_says_null_as_the_schema_allows(client, dora):
+    created = client.post(reverse("api:faqs"), {"question": "Q?", "answer": "A."}, content_type=JSON, **bearer(dora))
+    assert created.json()["owner_department"] is None
+    schema = client.get(reverse("schema"), HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    assert schema["components"]["schemas"]["FaqEntryOutput"]["properties"]["owner_department"]["nullable"] is True

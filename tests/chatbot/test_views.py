@@ -2,7 +2,8 @@
 
 from django.urls import reverse
 
-from chatbot.models import Conversation
+from chatbot.models import Conversation, Feedback
+from chatbot.pipeline import answer
 from tenancy.context import tenant_context
 
 
@@ -41,6 +42,19 @@ def test_a_colleagues_conversation_is_not_mine_either(client, alice, bob):
 
 def test_empty_question_shows_a_message_instead_of_an_error(client, bob):
     client.force_login(bob.user)
-    response = client.post(reverse("chatbot:ask"), {"question": "   "}, follow=True, HTTP_ACCEPT_LANGUAGE="en")
-    assert response.status_code == 200
+    response = client.post(reverse("chatbot:ask"), {"question": "   "}, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 400
     assert "Please type a question." in response.content.decode()
+
+
+def test_a_rating_that_says_neither_helpful_nor_not_is_refused_and_not_stored(client, bob, acme_faqs):
+    with tenant_context(bob.tenant_id):
+        message_id = answer(membership=bob, question="How do I reset my password?").message_id
+    client.force_login(bob.user)
+    url = reverse("chatbot:feedback", args=[message_id])
+    by_script = client.post(url, {"comment": "?"}, HTTP_ACCEPT="application/json", HTTP_ACCEPT_LANGUAGE="en")
+    by_page = client.post(url, {}, HTTP_ACCEPT_LANGUAGE="en")
+    assert by_script.status_code == by_page.status_code == 400
+    assert "This field is required." in by_script.json()["error"]["message"]
+    with tenant_context(bob.tenant_id):
+        assert not Feedback.objects.exists()

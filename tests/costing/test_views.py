@@ -184,7 +184,7 @@ def test_a_price_already_charged_cannot_be_edited(client, fiona, acme_usage):
         },
     )
 
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert response.context["used"]
     with tenant_context(fiona.tenant_id):
         assert Price.objects.get(pk=price.pk).input_per_million == Decimal("0.15")

@@ -53,7 +53,7 @@ def test_the_admin_saves_versions_each_audited(client, alice, in_tenant):
 def test_an_invalid_pattern_is_shown_and_nothing_is_saved(client, alice, in_tenant):
     client.force_login(alice.user)
     response = client.post("/routing/policy/", policy_form(employee_id_pattern="E[0-9"))
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert "Not a valid pattern" in response.content.decode()
     with in_tenant(alice.tenant):
         assert not RoutingPolicy.objects.exists()

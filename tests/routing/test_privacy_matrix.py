@@ -14,7 +14,6 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from django.db import connections
 
 from knowledge.retrieval import SearchHit
 from routing.backends import BackendError
@@ -27,10 +26,10 @@ from tenancy.provisioning import add_member, create_tenant
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from tests.conftest import empty_every_table
 from llm_server import FakeLLMServer, as_backends
 from privacy_cases import CONFIDENTIAL_TERMS, EMPLOYEE_ID_PATTERN, PERSON_NAMES, privacy_cases
 
-NOT_TRUNCATED = {"django_migrations", "django_content_type", "auth_permission"}
 SOURCE_SECRET = "Project Falcon"
 SOURCES = (
     SearchHit(
@@ -115,13 +114,7 @@ def tenants(django_db_setup, django_db_blocker):
                 )
             created[policy_name] = tenant
         yield created
-        for connection in connections.all():
-            connection.close()
-        owner = connections["owner"]
-        with owner.cursor() as cursor:
-            tables = [name for name in owner.introspection.table_names(cursor) if name not in NOT_TRUNCATED]
-            cursor.execute("TRUNCATE " + ", ".join(owner.ops.quote_name(name) for name in tables) + " CASCADE")
-        owner.close()
+        empty_every_table()
 
 
 @pytest.fixture(scope="module")
