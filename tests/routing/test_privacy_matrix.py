@@ -26,9 +26,10 @@ from tenancy.provisioning import add_member, create_tenant
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from tests.conftest import empty_every_table
 from llm_server import FakeLLMServer, as_backends
 from privacy_cases import CONFIDENTIAL_TERMS, EMPLOYEE_ID_PATTERN, PERSON_NAMES, privacy_cases
+
+from tests.conftest import empty_every_table
 
 SOURCE_SECRET = "Project Falcon"
 SOURCES = (
