@@ -149,7 +149,8 @@ def _write_chunks(document: Document) -> None:
     document.title = document.title or parsed.title[:300]
     document.state, document.error = Document.State.READY, ""
     document.save(update_fields=["sections", "title", "state", "error"])
-    logger.info("Document %s is ready with %d chunks", document.pk, len(chunks))
+    ready = (document.pk, len(chunks))
+    transaction.on_commit(lambda: logger.info("Document %s is ready with %d chunks", *ready))
 
 
 def _readable_sections(sections) -> list[dict]:

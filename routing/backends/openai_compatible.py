@@ -60,10 +60,10 @@ class OpenAICompatibleBackend(Backend):
                 chunks = client.chat.completions.create(
                     model=model, messages=messages, stream=True, stream_options={"include_usage": True}
                 )
-                return Reply(model=model, parts=self._stream_parts(chunks))
+                return Reply(model=model, parts=self._stream_parts(chunks, timeout_seconds=timeout_seconds))
             completion = client.chat.completions.create(model=model, messages=messages)
         except (openai.OpenAIError, ValueError) as error:
-            raise self._error(error) from error
+            raise self._error(error, timeout_seconds=timeout_seconds) from error
         return Reply(model=model, parts=iter(self._completion_parts(completion)))
 
     def retry_pauses_seconds(self, retries: int) -> float:
@@ -96,7 +96,7 @@ class OpenAICompatibleBackend(Backend):
         usage = _usage(getattr(completion, "usage", None))
         return [content] if usage is None else [content, usage]
 
-    def _stream_parts(self, chunks: openai.Stream[Any]) -> Iterator[str | Usage]:
+    def _stream_parts(self, chunks: openai.Stream[Any], *, timeout_seconds: float) -> Iterator[str | Usage]:
         with chunks:  # closes the HTTP response when the reader stops early
             try:
                 for chunk in chunks:
@@ -111,12 +111,13 @@ class OpenAICompatibleBackend(Backend):
                     if usage is not None:
                         yield usage
             except (openai.OpenAIError, ValueError) as error:
-                raise self._error(error) from error
+                raise self._error(error, timeout_seconds=timeout_seconds) from error
 
-    def _error(self, error: Exception) -> BackendError:
-        """The SDK's error as a BackendError, without the server's text, which may echo the question."""
+    def _error(self, error: Exception, *, timeout_seconds: float) -> BackendError:
+        """The SDK's error as a BackendError, without the server's text, which may echo the question;
+        `timeout_seconds` is what each attempt was given, the configured timeout or less near the deadline."""
         if isinstance(error, openai.APITimeoutError):
-            message = f"timed out after {self.config.timeout_seconds:g} s"
+            message = f"timed out after {timeout_seconds:.3g} s"
             return BackendError(message, backend=self.name, kind=BackendErrorKind.TIMEOUT)
         if isinstance(error, openai.APIConnectionError):
             return BackendError("could not be reached", backend=self.name, kind=BackendErrorKind.UNAVAILABLE)
