@@ -7,14 +7,15 @@ on success and opens it again on failure. The router reads the states through `b
 pybreaker was considered and not used: it holds one lock for the whole guarded call, which would serialise
 every answer of a backend in a process, and its half-open state admits every caller instead of one trial.
 
-Breaker records live in a `BreakerStore`. The default keeps them in this process, so each web or Celery
-worker learns about a failing backend by itself. A store shared through Redis is a subclass implementing
-`read` and `update` (the latter as a WATCH/MULTI transaction), constructed with a wall clock (`time.time`)
-since monotonic clocks are not comparable across processes.
+Breaker records live in a `BreakerStore`. With REDIS_URL set they are shared through Redis, so every web
+and Celery worker learns at once that a backend is failing (and only one of them makes the half-open
+trial); without it, or while Redis does not answer, each process keeps its own. The shared store times
+breakers with the wall clock, since monotonic clocks are not comparable across processes.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -72,6 +73,8 @@ class CircuitHealth:
 class BreakerStore:
     """Where breaker records live; subclasses decide whether they are shared between processes."""
 
+    clock: Callable[[], float] = staticmethod(time.monotonic)
+
     def read(self, key: str) -> BreakerRecord:
         """The record under the key, or a closed one."""
         raise NotImplementedError
@@ -102,6 +105,94 @@ class MemoryBreakerStore(BreakerStore):
             return before, after
 
 
+class RedisBreakerStore(BreakerStore):
+    """Breaker records shared by every process through Redis; this process's own while Redis is away.
+
+    A breaker must never make answering depend on Redis: each call waits at most a quarter of a second for
+    it, and when it fails the record is read and changed in a store of this process instead."""
+
+    clock = staticmethod(time.time)
+    prefix = "lantern:breaker:"
+    # Records of backends no longer called expire; an open breaker's record outlives any cool-down.
+    expiry_seconds = 24 * 3600
+
+    def __init__(self, url: str) -> None:
+        import redis
+
+        self.client = redis.Redis.from_url(url, socket_timeout=0.25, socket_connect_timeout=0.25)
+        self.fallback = MemoryBreakerStore()
+        self._unreachable_logged = False
+
+    def read(self, key: str) -> BreakerRecord:
+        """The record under the key, or a closed one."""
+        from redis.exceptions import RedisError
+
+        try:
+            return _decoded(self.client.get(self.prefix + key))
+        except RedisError as error:
+            self._redis_failed(error)
+            return self.fallback.read(key)
+
+    def update(self, key: str, change: Callable[[BreakerRecord], BreakerRecord]) -> tuple[BreakerRecord, BreakerRecord]:
+        """Apply the change in a WATCH/MULTI transaction, again if another process changed the record meanwhile."""
+        from redis.exceptions import RedisError, WatchError
+
+        name = self.prefix + key
+        try:
+            with self.client.pipeline() as pipe:
+                while True:
+                    try:
+                        pipe.watch(name)
+                        before = _decoded(pipe.get(name))
+                        after = change(before)
+                        if after == before:
+                            pipe.unwatch()
+                            return before, after
+                        pipe.multi()
+                        pipe.set(name, _encoded(after), ex=self.expiry_seconds)
+                        pipe.execute()
+                        self._unreachable_logged = False
+                        return before, after
+                    except WatchError:
+                        continue
+        except RedisError as error:
+            self._redis_failed(error)
+            return self.fallback.update(key, change)
+
+    def clear(self) -> None:
+        """Remove every shared breaker record."""
+        for name in self.client.scan_iter(match=self.prefix + "*"):
+            self.client.delete(name)
+
+    def _redis_failed(self, error: Exception) -> None:
+        if not self._unreachable_logged:
+            logger.warning("circuit breakers fall back to this process's own records: Redis failed (%s)", error)
+            self._unreachable_logged = True
+
+
+def _encoded(record: BreakerRecord) -> str:
+    return json.dumps(
+        {
+            "state": record.state.value,
+            "consecutive_failures": record.consecutive_failures,
+            "opened_at": record.opened_at,
+            "trial_started_at": record.trial_started_at,
+        }
+    )
+
+
+def _decoded(raw: bytes | None) -> BreakerRecord:
+    if raw is None:
+        return BreakerRecord()
+    fields = json.loads(raw)
+    return BreakerRecord(
+        state=BreakerState(fields["state"]),
+        consecutive_failures=int(fields["consecutive_failures"]),
+        opened_at=float(fields["opened_at"]),
+        trial_started_at=None if fields["trial_started_at"] is None else float(fields["trial_started_at"]),
+    )
+
+
 class CircuitBreaker:
     """The breaker of one backend: admits or refuses calls, and learns from their outcome."""
 
@@ -113,7 +204,7 @@ class CircuitBreaker:
         failure_threshold: int = DEFAULT_FAILURE_THRESHOLD,
         cool_down_seconds: float = DEFAULT_COOL_DOWN_SECONDS,
         store: BreakerStore | None = None,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         if failure_threshold < 1:
             raise ValueError("a circuit breaker needs a failure threshold of at least 1")
@@ -122,7 +213,7 @@ class CircuitBreaker:
         self.failure_threshold = failure_threshold
         self.cool_down_seconds = cool_down_seconds
         self.store = store or MemoryBreakerStore()
-        self.clock = clock
+        self.clock = clock or self.store.clock
         self.key = f"{name}|{base_url}"
 
     @property
@@ -222,14 +313,23 @@ class CircuitBreaker:
 
 _registry_lock = threading.Lock()
 _breakers: dict[tuple[str, str], CircuitBreaker] = {}
-_store: BreakerStore = MemoryBreakerStore()
+_store: BreakerStore | None = None
+
+
+def _configured_store() -> BreakerStore:
+    """Redis when REDIS_URL is set, so all workers share their breakers; this process's memory otherwise."""
+    url = getattr(settings, "REDIS_URL", "") if settings.configured else ""
+    return RedisBreakerStore(url) if url else MemoryBreakerStore()
 
 
 def breaker_for(name: str, base_url: str = "") -> CircuitBreaker:
     """The breaker of the backend with this name and base URL, created with the settings on first use."""
+    global _store
     with _registry_lock:
         breaker = _breakers.get((name, base_url))
         if breaker is None:
+            if _store is None:
+                _store = _configured_store()
             breaker = CircuitBreaker(
                 name=name,
                 base_url=base_url,
@@ -249,11 +349,13 @@ def backend_health() -> CircuitHealth:
 
 
 def reset_breakers() -> None:
-    """Forget every breaker and its record, as after a restart."""
+    """Forget every breaker of this process and, in a shared store, every record."""
     global _store
     with _registry_lock:
         _breakers.clear()
-        _store = MemoryBreakerStore()
+        if isinstance(_store, RedisBreakerStore):
+            _store.clear()
+        _store = None
 
 
 def _setting(name: str, default: float) -> float:
