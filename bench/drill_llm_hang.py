@@ -1,6 +1,7 @@
 """Drill: the local model hangs under load while the cloud one answers with errors, then garbage.
 
-Serves Lantern under gunicorn from a database of its own, with the bench tenant's own local and cloud servers
+Serves Lantern under gunicorn, with Redis (which shares the circuit breakers between the workers) and a Celery
+worker, from a database of its own, with the bench tenant's own local and cloud servers
 (routing.policy.save_backend_override) set to two fake OpenAI-compatible servers of tests/llm_server.py, and a
 policy that keeps personal data and confident FAQ matches local and sends the rest to the cloud. Locust asks
 through /v1/chat/completions at a steady concurrency while:
@@ -39,7 +40,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchmark_database import setup_django
 from drills import load_with_fault, print_report
 from load_tenant import RecordCheck
-from service_stack import REPOSITORY, free_port, gunicorn_process, services, wait_for_http
+from service_stack import (
+    REPOSITORY,
+    celery_worker_process,
+    free_port,
+    gunicorn_process,
+    redis_server_process,
+    services,
+    wait_for_http,
+    wait_for_port,
+)
 
 DRILL_DATABASE = "lantern_drill_llm_hang"
 # The personal data in load_tenant.SENSITIVE_QUESTIONS; the cloud server must never receive any of it.
@@ -231,9 +241,13 @@ def run_drill(arguments: argparse.Namespace) -> DrillRun:
         )
         keys_file = Path(work) / "keys.txt"
         write_lines(keys_file, tenant.api_keys)
+        # With Redis, as in production, the workers share their circuit breakers.
+        redis_port = free_port()
+        started.start(redis_server_process(port=redis_port))
+        wait_for_port(redis_port)
         environment = {
             **urls,
-            "REDIS_URL": "",
+            "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
             "LANTERN_RATE_LIMIT_USER_PER_MINUTE": "0",
             "LANTERN_RATE_LIMIT_TENANT_PER_MINUTE": "0",
             "LANTERN_LOCAL_BASE_URL": "",
@@ -254,6 +268,7 @@ def run_drill(arguments: argparse.Namespace) -> DrillRun:
         )
         log_offset = gunicorn.log_path.stat().st_size if gunicorn.log_path.exists() else 0
         started.start(gunicorn)
+        started.start(celery_worker_process(environment=environment, log_name="drill-llm-hang-celery"))
         wait_for_http(f"{host}/readyz", timeout_seconds=180)
         warm_up(host, bystander.api_keys[0], requests=2 * GUNICORN_THREADS * GUNICORN_WORKERS)
 
