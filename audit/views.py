@@ -39,7 +39,7 @@ def event_list(request: HttpRequest) -> HttpResponse:
     page = search_events(
         tenant_id=request.membership.tenant_id,
         criteria=criteria,
-        before_seq=int(before) if before.isascii() and before.isdigit() else None,
+        before_seq=int(before) if before.isdecimal() else None,
         page_size=PAGE_SIZE,
     )
     query = request.GET.copy()
@@ -135,7 +135,7 @@ def public_key(request: HttpRequest) -> HttpResponse:
 def summary(request: HttpRequest) -> HttpResponse:
     """Questions per day by route, share of sensitive questions, fallbacks and refusals."""
     days = request.GET.get("days", "")
-    days = int(days) if days.isascii() and days.isdigit() and 1 <= int(days) <= MAX_SUMMARY_DAYS else 30
+    days = int(days) if days.isdecimal() and 1 <= int(days) <= MAX_SUMMARY_DAYS else 30
     return render(
         request, "audit/summary.html", {"summary": question_summary(tenant_id=request.membership.tenant_id, days=days)}
     )

@@ -27,7 +27,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from benchmark_database import setup_django
-from service_stack import free_port, gunicorn_process, services, wait_for_http
+from service_stack import free_port, gunicorn_process, served_environment, services, wait_for_http
 
 GOAL_P50_MS = 30.0
 GOAL_P99_MS = 100.0
@@ -173,14 +173,7 @@ def main() -> int:
             usernames.append(user.username)
         port = free_port()
         host = f"http://127.0.0.1:{port}"
-        environment = {
-            **urls,
-            "LANTERN_RATE_LIMIT_USER_PER_MINUTE": "0",
-            "LANTERN_RATE_LIMIT_TENANT_PER_MINUTE": "0",
-            "LANTERN_LOCAL_BASE_URL": "",
-            "LANTERN_CLOUD_BASE_URL": "",
-            "REDIS_URL": "",
-        }
+        environment = served_environment(urls)
         started.start(
             gunicorn_process(
                 port=port,

@@ -46,6 +46,7 @@ from service_stack import (
     free_port,
     gunicorn_process,
     redis_server_process,
+    served_environment,
     services,
     wait_for_http,
     wait_for_port,
@@ -245,18 +246,13 @@ def run_drill(arguments: argparse.Namespace) -> DrillRun:
         redis_port = free_port()
         started.start(redis_server_process(port=redis_port))
         wait_for_port(redis_port)
-        environment = {
-            **urls,
-            "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
-            "LANTERN_RATE_LIMIT_USER_PER_MINUTE": "0",
-            "LANTERN_RATE_LIMIT_TENANT_PER_MINUTE": "0",
-            "LANTERN_LOCAL_BASE_URL": "",
-            "LANTERN_CLOUD_BASE_URL": "",
-            "LANTERN_ANSWER_TIME_BUDGET_SECONDS": f"{arguments.budget:g}",
-            "LANTERN_BREAKER_COOL_DOWN_SECONDS": f"{arguments.cool_down:g}",
-            # The breaker logs its closing at INFO.
-            "LANTERN_LOG_LEVEL": "INFO",
-        }
+        environment = served_environment(
+            urls,
+            redis_url=f"redis://127.0.0.1:{redis_port}/0",
+            LANTERN_ANSWER_TIME_BUDGET_SECONDS=f"{arguments.budget:g}",
+            LANTERN_BREAKER_COOL_DOWN_SECONDS=f"{arguments.cool_down:g}",
+            LANTERN_LOG_LEVEL="INFO",  # the breaker logs its closing at INFO
+        )
         port = free_port()
         host = f"http://127.0.0.1:{port}"
         gunicorn = gunicorn_process(

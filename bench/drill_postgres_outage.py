@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from benchmark_database import setup_django
 from drills import load_with_fault, print_report
-from service_stack import free_port, gunicorn_process, services, wait_for_http
+from service_stack import free_port, gunicorn_process, served_environment, services, wait_for_http
 
 DRILL_DATABASE = "lantern_drill_postgres"
 
@@ -65,15 +65,7 @@ def main() -> int:
         tenant = seed_bench_tenant(slug="drill-postgres", users=arguments.users)
         keys_file = Path(work) / "keys.txt"
         write_lines(keys_file, tenant.api_keys)
-        environment = {
-            **urls,
-            "REDIS_URL": "",
-            "LANTERN_RATE_LIMIT_USER_PER_MINUTE": "0",
-            "LANTERN_RATE_LIMIT_TENANT_PER_MINUTE": "0",
-            "LANTERN_LOCAL_BASE_URL": "",
-            "LANTERN_CLOUD_BASE_URL": "",
-            "DATABASE_CONN_MAX_AGE": "60",
-        }
+        environment = served_environment(urls, DATABASE_CONN_MAX_AGE="60")
         port = free_port()
         host = f"http://127.0.0.1:{port}"
         started.start(gunicorn_process(port=port, workers=2, threads=4, environment=environment, log_name="drill-pg"))

@@ -26,6 +26,7 @@ from service_stack import (
     free_port,
     gunicorn_process,
     redis_server_process,
+    served_environment,
     services,
     wait_for_http,
     wait_for_port,
@@ -54,14 +55,7 @@ def main() -> int:
         redis_port = free_port()
         redis = started.start(redis_server_process(port=redis_port))
         wait_for_port(redis_port)
-        environment = {
-            **urls,
-            "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
-            "LANTERN_RATE_LIMIT_USER_PER_MINUTE": "0",
-            "LANTERN_RATE_LIMIT_TENANT_PER_MINUTE": "0",
-            "LANTERN_LOCAL_BASE_URL": "",
-            "LANTERN_CLOUD_BASE_URL": "",
-        }
+        environment = served_environment(urls, redis_url=f"redis://127.0.0.1:{redis_port}/0")
         port = free_port()
         host = f"http://127.0.0.1:{port}"
         started.start(gunicorn_process(port=port, workers=2, threads=4, environment=environment, log_name="drill-web"))

@@ -31,6 +31,7 @@ from service_stack import (
     celery_worker_process,
     free_port,
     gunicorn_process,
+    served_environment,
     services,
     wait_for_http,
 )
@@ -129,16 +130,12 @@ def run_backend(
     sustained: bool,
 ) -> dict:
     """Start gunicorn and a worker with one backend configuration, run the steps, and stop them."""
-    environment = {
-        **database_urls,
-        "REDIS_URL": arguments.redis_url,
-        "LANTERN_RATE_LIMIT_USER_PER_MINUTE": "0",
-        "LANTERN_RATE_LIMIT_TENANT_PER_MINUTE": "0",
-        "DATABASE_CONN_MAX_AGE": str(arguments.conn_max_age),
-        "LANTERN_LOCAL_BASE_URL": "",
-        "LANTERN_CLOUD_BASE_URL": "",
+    environment = served_environment(
+        database_urls,
+        redis_url=arguments.redis_url,
+        DATABASE_CONN_MAX_AGE=str(arguments.conn_max_age),
         **extra_environment,
-    }
+    )
     steps = list(plan.steps) + ([plan.sustained] if sustained and plan.sustained else [])
     with services() as started, tempfile.TemporaryDirectory(prefix="lantern-load-") as work:
         if arguments.attach:

@@ -151,6 +151,20 @@ def base_environment(overrides: Mapping[str, str]) -> dict[str, str]:
     return environment
 
 
+def served_environment(database_urls: Mapping[str, str], *, redis_url: str = "", **overrides: str) -> dict[str, str]:
+    """What a benchmark serves Lantern with: its own database, no rate limits, and no local or cloud LLM server
+    from the settings (the extractive answerer, unless the tenant points at servers of its own)."""
+    return {
+        **database_urls,
+        "REDIS_URL": redis_url,
+        "LANTERN_RATE_LIMIT_USER_PER_MINUTE": "0",
+        "LANTERN_RATE_LIMIT_TENANT_PER_MINUTE": "0",
+        "LANTERN_LOCAL_BASE_URL": "",
+        "LANTERN_CLOUD_BASE_URL": "",
+        **overrides,
+    }
+
+
 def gunicorn_process(
     *, port: int, workers: int, threads: int, environment: Mapping[str, str], log_name: str = "gunicorn"
 ) -> ManagedProcess:

@@ -60,7 +60,7 @@ def revoke_api_key(*, membership: Membership, api_key_id: int) -> bool:
 def membership_for_api_key(secret: str) -> Membership | None:
     """The member a live key belongs to, or None; records when the key was last used."""
     parts = secret.split("-", 2)
-    if len(parts) != 3 or parts[0] != KEY_PREFIX or not (parts[1].isascii() and parts[1].isdigit()):
+    if len(parts) != 3 or parts[0] != KEY_PREFIX or not parts[1].isdecimal():
         return None
     user_id = int(parts[1])
     if user_id > MAX_USER_ID:

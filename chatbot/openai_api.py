@@ -16,7 +16,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from chatbot.api_keys import membership_for_api_key
-from chatbot.pipeline import Answer, Opening, QuestionError, prepare_question, stream_answer
+from chatbot.pipeline import Answer, Opening, QuestionError, is_valid_text, prepare_question, stream_answer
 from chatbot.presentation import sources_for_display
 from chatbot.rate_limits import RateLimited, count_question
 from routing.backends.base import ChatTurn
@@ -190,7 +190,7 @@ def _question_and_history(messages: object) -> tuple[str, tuple[ChatTurn, ...]]:
         if isinstance(content, list):
             content = _text_of_parts(content, param=f"{param}.content")
         if role in ("user", "assistant") and isinstance(content, str):
-            if not _is_text(content):
+            if not is_valid_text(content):
                 raise InvalidRequest(
                     f"{param} contains characters that are not valid text; please send plain text.",
                     param=f"{param}.content",
@@ -216,15 +216,6 @@ def _text_of_parts(parts: list, *, param: str) -> str:
                 raise InvalidRequest(f"{param}[{index}].text must be a string.", param=f"{param}[{index}].text")
             texts.append(text)
     return "".join(texts)
-
-
-def _is_text(content: str) -> bool:
-    """Whether the content can be encoded as UTF-8 (a lone surrogate cannot)."""
-    try:
-        content.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def _extras(result: Answer | Opening) -> dict:

@@ -106,6 +106,15 @@ class Answer:
     tokens_out: int = 0
 
 
+def is_valid_text(text: str) -> bool:
+    """Whether the text can be stored and sent as UTF-8 (a lone surrogate cannot)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def validate_question(question: str) -> str:
     """The question stripped, or a QuestionError saying what is wrong with it."""
     if not isinstance(question, str):
@@ -118,7 +127,7 @@ def validate_question(question: str) -> str:
         raise QuestionError(f"The question is {len(text)} characters long; the limit is {limit}. Please shorten it.")
     if any(ord(character) < 32 and character not in "\t\n\r" for character in text):
         raise QuestionError("The question contains control characters; please send plain text.")
-    if any("\ud800" <= character <= "\udfff" for character in text):
+    if not is_valid_text(text):
         raise QuestionError("The question contains characters that are not valid text; please send plain text.")
     return text
 

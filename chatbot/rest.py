@@ -155,6 +155,13 @@ class MemberAPIView(APIView):
         if self.roles and not self.membership.has_role(*self.roles):
             raise PermissionDenied(f"Only these roles may use this endpoint: {', '.join(self.roles)}.")
 
+    def initial(self, request: Request, *args, **kwargs) -> None:
+        super().initial(request, *args, **kwargs)
+        # PostgreSQL refuses a NUL character in a query, and no stored text holds one.
+        with_nul = [name for name, values in request.query_params.lists() if any("\x00" in value for value in values)]
+        if with_nul:
+            raise serializers.ValidationError({name: ["Remove the NUL character."] for name in with_nul})
+
     def dispatch(self, request: HttpRequest, *args, **kwargs):
         header = request.headers.get("Authorization", "")
         if header.startswith("Bearer ") and getattr(request, "membership", None) is None:

@@ -90,7 +90,7 @@ def _conversation_id_from(request: HttpRequest) -> int | None:
     value = request.POST.get("conversation") or None
     if value is None:
         return None
-    if not (value.isascii() and value.isdigit()):
+    if not value.isdecimal():
         raise Http404("No such conversation.")
     return get_conversation_for_user(request, int(value)).pk
 

@@ -10,6 +10,7 @@ import sys
 from django.conf import settings
 from django.core.exceptions import BadRequest, RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.db import InterfaceError, OperationalError
+from django.forms import Form
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.multipartparser import MultiPartParserError
 from django.utils.translation import gettext as _
@@ -19,6 +20,11 @@ logger = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = 5
 MEBIBYTE = 1024 * 1024
+
+
+def form_status(form: Form) -> int:
+    """The status of a page shown again: 400 when it is because its posted form is not valid, 200 otherwise."""
+    return 400 if form.is_bound and form.errors else 200
 
 
 def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:

@@ -63,7 +63,7 @@ def previous_month(month: date) -> date:
 def parse_month(text: str) -> date:
     """A month written YYYY-MM, as its first day; ValueError otherwise."""
     year, _, month = text.strip().partition("-")
-    digits = year.isascii() and year.isdigit() and month.isascii() and month.isdigit()
+    digits = year.isdecimal() and month.isdecimal()
     if not (digits and len(year) == 4 and len(month) in (1, 2) and 1 <= int(month) <= 12):
         raise ValueError(f"{text!r} is not a month written YYYY-MM")
     if not FIRST_YEAR <= int(year) <= LAST_YEAR:

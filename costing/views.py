@@ -10,12 +10,12 @@ from datetime import timedelta
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from config.errors import form_status
 from costing import budgets as budget_actions
 from costing.charts import dashboard_series
 from costing.forms import (
@@ -62,11 +62,6 @@ def get_department_or_404(department_id: int) -> Department:
     if department is None:
         raise Http404("No such department.")
     return department
-
-
-def _status_of(form: Form) -> int:
-    """400 for a page shown again because its posted form is not valid, 200 otherwise."""
-    return 400 if form.is_bound and form.errors else 200
 
 
 def _month_report(request: HttpRequest) -> MonthReport:
@@ -178,7 +173,7 @@ def prices(request: HttpRequest) -> HttpResponse:
             "form": form,
             "section": "prices",
         },
-        status=_status_of(form),
+        status=form_status(form),
     )
 
 
@@ -199,7 +194,7 @@ def edit_price(request: HttpRequest, price_id: int) -> HttpResponse:
         request,
         "costing/price_form.html",
         {"price": price, "used": used, "form": form, "section": "prices"},
-        status=_status_of(form),
+        status=form_status(form),
     )
 
 
@@ -220,7 +215,7 @@ def profiles(request: HttpRequest) -> HttpResponse:
         request,
         "costing/profiles.html",
         {"rows": rows, "form": form, "deployed_id": deployed, "section": "profiles"},
-        status=_status_of(form),
+        status=form_status(form),
     )
 
 
@@ -240,7 +235,7 @@ def edit_profile(request: HttpRequest, profile_id: int) -> HttpResponse:
         request,
         "costing/profile_form.html",
         {"profile": profile, "form": form, "section": "profiles"},
-        status=_status_of(form),
+        status=form_status(form),
     )
 
 
@@ -336,5 +331,5 @@ def settings_page(request: HttpRequest) -> HttpResponse:
             "rates": ExchangeRate.objects.all()[:24],
             "section": "settings",
         },
-        status=max(_status_of(settings_form), _status_of(rate_form)),
+        status=max(form_status(settings_form), form_status(rate_form)),
     )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -14,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
+from config.errors import form_status
 from knowledge import gaps, imports, uploads
 from knowledge.curation import (
     EditConflict,
@@ -119,11 +119,6 @@ def redirect_back(request: HttpRequest, fallback: str) -> HttpResponse:
     return redirect(fallback)
 
 
-def _status_of(form: Form) -> int:
-    """400 for a page shown again because its posted form is not valid, 200 otherwise."""
-    return 400 if form.is_bound and form.errors else 200
-
-
 def _spreadsheet_response(content: bytes, *, format: str, filename: str) -> HttpResponse:
     response = HttpResponse(content, content_type=_SPREADSHEET_TYPES[format])
     response["Content-Disposition"] = content_disposition_header(True, filename)
@@ -205,7 +200,7 @@ def faq_create(request: HttpRequest) -> HttpResponse:
         request,
         "knowledge/faq_form.html",
         {"form": form, "entry": None, "group": group, "categories": faq_categories()},
-        status=_status_of(form),
+        status=form_status(form),
     )
 
 
@@ -251,7 +246,7 @@ def faq_edit(request: HttpRequest, entry_id: int) -> HttpResponse:
         request,
         "knowledge/faq_form.html",
         {"form": form, "entry": entry, "categories": faq_categories()},
-        status=_status_of(form),
+        status=form_status(form),
     )
 
 
@@ -357,7 +352,7 @@ def import_list(request: HttpRequest) -> HttpResponse:
     else:
         form = FaqFileForm()
     jobs = ImportJob.objects.filter(kind=ImportJob.Kind.FAQ_IMPORT).select_related("created_by").defer("content")
-    return render(request, "knowledge/import_list.html", {"form": form, "jobs": jobs[:30]}, status=_status_of(form))
+    return render(request, "knowledge/import_list.html", {"form": form, "jobs": jobs[:30]}, status=form_status(form))
 
 
 @curator_required
@@ -451,7 +446,7 @@ def document_list(request: HttpRequest) -> HttpResponse:
             "documents": documents,
             "processing": any(document.state == Document.State.PROCESSING for document in documents),
         },
-        status=_status_of(form),
+        status=form_status(form),
     )
 
 
@@ -472,7 +467,7 @@ def _document_page(request: HttpRequest, document: Document, *, replace_form: Do
             "chunk_count": document.chunks.count(),
             "replace_form": replace_form,
         },
-        status=_status_of(replace_form),
+        status=form_status(replace_form),
     )
 
 
