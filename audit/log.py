@@ -2,24 +2,33 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 from collections.abc import Mapping
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
+import psycopg
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from audit.chain import GENESIS_HASH, link_hash, positionless_prefix
+from audit.chain import GENESIS_HASH, positioned_hash, positionless_prefix
 from audit.encryption import encrypt, load_encryption_keys
 from audit.models import AuditEvent
 
 
 def encryption_keys() -> tuple[str, ...]:
     """The configured Fernet keys, newest first (a key generated under var/keys/ on a laptop)."""
-    return load_encryption_keys(settings.LANTERN_AUDIT_ENCRYPTION_KEYS, key_dir=settings.LANTERN_KEY_DIR)
+    return _loaded_keys(tuple(settings.LANTERN_AUDIT_ENCRYPTION_KEYS), settings.LANTERN_KEY_DIR)
+
+
+@functools.lru_cache(maxsize=8)
+def _loaded_keys(configured: tuple[str, ...], key_dir: Path | None) -> tuple[str, ...]:
+    """Keys read once per process, as settings are: a changed key takes a restart either way."""
+    return load_encryption_keys(configured, key_dir=key_dir)
 
 
 _START_CHAIN = (
@@ -51,10 +60,18 @@ _APPEND = """
 """
 
 
+def _server_bound_cursor() -> psycopg.Cursor:
+    """A cursor on Django's connection that sends parameters apart from the statement, so psycopg prepares the
+    append once a connection has run it a few times and PostgreSQL stops planning it for every event."""
+    connection.ensure_connection()
+    return psycopg.Cursor(connection.connection)
+
+
 def _append(event: AuditEvent) -> None:
     """Give the event its place in the chain and insert it, holding the chain head until the transaction ends."""
+    prefix = positionless_prefix(event.chain_fields())
     parameters = {
-        "prefix": positionless_prefix(event.chain_fields()),
+        "prefix": prefix,
         "tenant_id": event.tenant_id,
         "occurred_at": event.occurred_at,
         "kind": event.kind,
@@ -66,7 +83,7 @@ def _append(event: AuditEvent) -> None:
         "payload": json.dumps(event.payload),
         "raw_question_encrypted": event.raw_question_encrypted,
     }
-    with connection.cursor() as cursor:
+    with _server_bound_cursor() as cursor:
         cursor.execute(_APPEND, parameters)
         row = cursor.fetchone()
         if row is None:  # the tenant's first event
@@ -74,7 +91,7 @@ def _append(event: AuditEvent) -> None:
             cursor.execute(_APPEND, parameters)
             row = cursor.fetchone()
     event.pk, event.seq, event.prev_hash, event.hash = row
-    if event.hash != link_hash(event.chain_fields(), event.prev_hash):
+    if event.hash != positioned_hash(prefix, event.prev_hash, event.seq, event.tenant_id):
         raise RuntimeError("the database hashed an audit event differently from audit.chain")
 
 

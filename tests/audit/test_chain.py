@@ -28,6 +28,7 @@ from audit.chain import (
     chain_position_tail,
     event_json_line,
     link_hash,
+    positioned_hash,
     positionless_prefix,
     verify_chain,
 )
@@ -182,6 +183,7 @@ def test_the_positionless_prefix_and_the_tail_make_up_the_canonical_json():
 
     assert prefix + tail == canonical_json(event)
     assert hashlib.sha256(prefix + tail + b"ab" * 32).hexdigest() == link_hash(event, "ab" * 32)
+    assert positioned_hash(prefix, "ab" * 32, 7, ACME) == link_hash(event, "ab" * 32)
 
 
 def test_a_field_sorting_after_the_chain_position_has_no_positionless_prefix():
