@@ -2,8 +2,8 @@
 
 Tuning needs thousands of searches against tenants that differ by one held-out phrasing or one held-out
 entry; rebuilding a database tenant for each would take hours. For a tenant below the common-term and
-partial-index sizes the SQL legs are exact, so the same numbers can be computed here: best and mean cosine
-per source, and BM25 with an entry's question and alternatives as one document. Fusion and calibration are
+partial-index sizes the SQL legs are exact, so the same numbers can be computed here: best, mean and centroid
+cosine per source, and BM25 with an entry's question and alternatives as one document. Fusion and calibration are
 not recomputed: the tuner calls `knowledge.retrieval.rank_sources` and `match_confidence` themselves.
 """
 
@@ -55,6 +55,9 @@ class SimulatedTenant:
         self.average_length = float(self.lengths.mean())
         self.frequencies = Counter(term for counts in self.counts for term in counts)
         self.sizes = np.bincount(self.chunk_source, minlength=len(self.entries))
+        summed = np.zeros((len(self.entries), self.matrix.shape[1]))
+        np.add.at(summed, self.chunk_source, self.matrix)
+        self.centroids = summed / np.linalg.norm(summed, axis=1, keepdims=True)
 
     def idf(self, term: str) -> float:
         frequency = self.frequencies.get(term, 0)
@@ -67,6 +70,7 @@ class SimulatedTenant:
         best = np.full(len(self.entries), -1.0)
         np.maximum.at(best, self.chunk_source, similarities)
         mean = np.bincount(self.chunk_source, weights=similarities, minlength=len(self.entries)) / self.sizes
+        centroid = self.centroids @ vector
         lexical = np.zeros(len(self.entries))
         norms = BM25_K1 * (1 - BM25_B + BM25_B * self.lengths / self.average_length)
         for term in terms:
@@ -82,7 +86,10 @@ class SimulatedTenant:
             lexical_ceiling=sum(self.idf(term) for term in terms),
             sources={
                 index: SourceEvidence(
-                    dense_best=float(best[index]), dense_mean=float(mean[index]), lexical=lexical[index]
+                    dense_best=float(best[index]),
+                    dense_mean=float(mean[index]),
+                    dense_centroid=float(centroid[index]),
+                    lexical=lexical[index],
                 )
                 for index in range(len(self.entries))
             },

@@ -5,9 +5,19 @@ Tuning questions, never any queries.jsonl:
 - held-out variants of every set: each variant asked of the tenant without that variant (in scope), and
   asked of the tenant without its whole entry (out of scope: a topic the FAQ does not cover).
 
-Prints the lexical configurations compared, the grid's best fusion weights, the calibration coefficients,
-the threshold that maximises out-of-scope F1 on the tuning questions, and a reliability table; the chosen
+Prints the lexical configurations compared, the grid's best fusion weights, the calibration feature sets
+compared, the chosen calibration coefficients and match threshold, and a reliability table; the chosen
 values are what `knowledge.retrieval.Weights` ships.
+
+The calibration is a logistic regression on every tuning question (label: the best hit is right), each set
+weighing the same. The match threshold, and the choice between calibration feature sets, maximise Youden's J
+(share of unanswerable questions refused minus share of answerable ones refused) over the questions whose
+label is real: CLINC150's out-of-scope validation questions against every set's in-scope validation and
+held-out-variant questions, the sets' refusal rates averaged. J does not depend on how many unanswerable
+questions a tenant receives, which nobody knows in advance (F1 does: a threshold chosen by F1 on a pool half
+made of synthetic held-out-entry questions refuses far too much, on one with 3% out of scope far too little).
+Held-out entries still teach the calibration; they only do not vote on the threshold, since a paraphrase
+of a removed sibling intent is a harder case than a tenant's real off-topic questions.
 
 Run: .venv/bin/python bench/tune_retrieval.py
 """
@@ -33,6 +43,7 @@ from retrieval_corpus import QUALITY_SETS, FaqSet, load_faq_set  # noqa: E402
 from retrieval_simulation import SimulatedTenant, stored_tokens  # noqa: E402
 
 from knowledge.retrieval import (  # noqa: E402
+    CONFIDENCE_FEATURES,
     DEFAULT_WEIGHTS,
     QueryEvidence,
     Weights,
@@ -95,15 +106,36 @@ def out_of_scope_f1(confidences: np.ndarray, out_of_scope: np.ndarray, threshold
     return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
 
 
-# The direction each feature may move the confidence: more score, margin, cosine and BM25 share never lower
-# it, more question terms the tenant never uses never raise it. Without these signs the fit on large tenants
-# learns quirks (such as unseen terms *raising* confidence) that fail on a tenant with a handful of entries.
-CALIBRATION_SIGNS = (1, 1, 1, 1, -1)
+def youden(confidences: np.ndarray, out_of_scope: np.ndarray, in_scope_sets: np.ndarray, threshold: float) -> float:
+    """Share of out-of-scope questions refused minus the in-scope refusal rate, averaged over the sets."""
+    refused = confidences < threshold
+    caught = float(np.mean(refused[out_of_scope]))
+    sets = [name for name in np.unique(in_scope_sets) if name]
+    wrongly = float(np.mean([np.mean(refused[in_scope_sets == name]) for name in sets]))
+    return caught - wrongly
+
+
+# The direction each feature of CONFIDENCE_FEATURES may move the confidence: more score, margin and BM25
+# share never lower it, more question terms the tenant never uses never raise it; the Chinese offset goes
+# either way. Without these signs the fit on large tenants learns quirks (such as unseen terms *raising*
+# confidence) that fail on a tenant with a handful of entries.
+CALIBRATION_SIGNS = (1, 1, 1, 1, 1, 1, 0, -1)
 CALIBRATION_C = 10.0
+# The feature sets compared (indices into CONFIDENCE_FEATURES); features left out are held at zero.
+CALIBRATION_FEATURE_SETS = {
+    "best score per language": (0, 3, 6),
+    "best score per language, Chinese margin": (0, 3, 4, 6),
+    "best score per language, Chinese margin and BM25 share": (0, 3, 4, 5, 6),
+    "best score and BM25 share per language, Chinese margin": (0, 2, 3, 4, 5, 6),
+    "best score and margin per language": (0, 1, 3, 4, 6),
+    "everything": tuple(range(len(CONFIDENCE_FEATURES))),
+}
 
 
-def fit_calibration(features: np.ndarray, labels: np.ndarray, weights: np.ndarray) -> tuple[float, ...]:
-    """Weighted logistic regression with each coefficient held to its sign: (intercept, *coefficients)."""
+def fit_calibration(
+    features: np.ndarray, labels: np.ndarray, weights: np.ndarray, used: tuple[int, ...]
+) -> tuple[float, ...]:
+    """Weighted logistic regression on the `used` features, each held to its sign: (intercept, *coefficients)."""
     from scipy.optimize import minimize
     from scipy.special import expit, log_expit
 
@@ -118,9 +150,14 @@ def fit_calibration(features: np.ndarray, labels: np.ndarray, weights: np.ndarra
         gradient = design.T @ (weights * (expit(logits) - labels)) / total
         return value + ridge / 2 * penalised @ penalised, gradient + ridge * penalised
 
-    bounds = [(None, None)] + [(0, None) if sign > 0 else (None, 0) for sign in CALIBRATION_SIGNS]
+    bounds: list[tuple[float | None, float | None]] = [(None, None)]
+    for index, sign in enumerate(CALIBRATION_SIGNS):
+        if index not in used:
+            bounds.append((0.0, 0.0))
+        else:
+            bounds.append((0.0, None) if sign > 0 else (None, 0.0) if sign < 0 else (None, None))
     fitted = minimize(loss, np.zeros(design.shape[1]), jac=True, bounds=bounds, method="L-BFGS-B")
-    return tuple(round(float(value), 3) for value in fitted.x)
+    return tuple(round(float(value), 3) + 0.0 for value in fitted.x)
 
 
 def compare_lexical_configurations(sets: dict[str, FaqSet], vectors: dict[str, np.ndarray]) -> None:
@@ -181,28 +218,42 @@ def main() -> None:
     print(f"  {'held-out entries (all sets)':<34} {0:>6} / {held_out_entries:>4}")
 
     if arguments.calibration_only:
-        grid = [(DEFAULT_WEIGHTS.dense_mean, DEFAULT_WEIGHTS.lexical, DEFAULT_WEIGHTS.han_reading)]
+        grid = [
+            (
+                DEFAULT_WEIGHTS.dense_mean,
+                DEFAULT_WEIGHTS.dense_centroid,
+                DEFAULT_WEIGHTS.lexical,
+                DEFAULT_WEIGHTS.han_reading,
+            )
+        ]
     else:
         grid = itertools.product(
             [0.0, 0.25, 0.5, 0.75, 1.0],
+            [0.0, 0.5, 1.0, 1.5, 2.0],
             [0.0, 0.01, 0.02, 0.03, 0.04, 0.06, 0.08],
             [0.0, 0.1, 0.25, 0.5, 1.0],
         )
     results = []
-    for dense_mean, lexical, han_reading in grid:
-        weights = replace(DEFAULT_WEIGHTS, dense_mean=dense_mean, lexical=lexical, han_reading=han_reading)
+    for dense_mean, dense_centroid, lexical, han_reading in grid:
+        weights = replace(
+            DEFAULT_WEIGHTS,
+            dense_mean=dense_mean,
+            dense_centroid=dense_centroid,
+            lexical=lexical,
+            han_reading=han_reading,
+        )
         scores = [hit_at_1(pool, weights) for pool in pools.values()]
         results.append((float(np.mean(scores)), weights, scores))
     results.sort(key=lambda result: -result[0])
     print("\nFusion grid, hit@1 per tuning pool (best 8 by the mean over pools)")
     print(
-        f"{'dense_mean':>10} {'lexical':>8} {'han_reading':>11} {'mean':>7}"
+        f"{'dense_mean':>10} {'centroid':>8} {'lexical':>8} {'han_reading':>11} {'mean':>7}"
         + "".join(f"{label[:18]:>20}" for label in pools)
     )
     for mean, weights, scores in results[:8]:
         print(
-            f"{weights.dense_mean:>10} {weights.lexical:>8} {weights.han_reading:>11} {mean:>7.3f}"
-            + "".join(f"{score:>20.3f}" for score in scores)
+            f"{weights.dense_mean:>10} {weights.dense_centroid:>8} {weights.lexical:>8} {weights.han_reading:>11}"
+            f" {mean:>7.3f}" + "".join(f"{score:>20.3f}" for score in scores)
         )
     chosen = results[0][1]
 
@@ -212,24 +263,43 @@ def main() -> None:
     features, labels = [], []
     for question in everything:
         ranked = rank_sources(question.evidence, chosen)
-        features.append(confidence_features(question.evidence, ranked, chosen))
+        features.append(confidence_features(question.evidence, ranked))
         labels.append(question.gold is not None and ranked[0][0] == question.gold)
-    calibration = fit_calibration(np.array(features), np.array(labels, dtype=float), np.array(balance))
-    chosen = replace(chosen, calibration=calibration)
-    confidences = np.array([match_confidence(q.evidence, rank_sources(q.evidence, chosen), chosen) for q in everything])
+    correct = np.array(labels, dtype=float)
     out_of_scope = np.array([question.gold is None for question in everything])
-    thresholds = np.round(np.arange(0.05, 0.951, 0.01), 2)
-    f1 = [out_of_scope_f1(confidences, out_of_scope, threshold) for threshold in thresholds]
-    threshold = float(thresholds[int(np.argmax(f1))])
-
-    print("\nCalibration (logistic regression on every tuning question; label: the best hit is right)")
-    print("  features: best score, margin, readable best cosine, BM25 share, unseen-term share")
-    print(f"  calibration = {calibration}")
-    print(
-        f"  out-of-scope F1 on tuning questions: {max(f1):.3f} at threshold {threshold:.2f} "
-        f"({out_of_scope_f1(confidences, out_of_scope, 0.5):.3f} at 0.50)"
+    real_out_of_scope = out_of_scope & np.array([question.pool == "validation" for question in everything])
+    in_scope_sets = np.array(
+        [name if question.gold is not None else "" for name in sets for question in questions[name]]
     )
-    correct = np.array(labels)
+    thresholds = np.round(np.arange(0.05, 0.951, 0.01), 2)
+
+    print("\nCalibration feature sets: Youden's J at its best threshold (CLINC150's real out-of-scope validation")
+    print("questions against every set's in-scope tuning questions), and the in-scope share refused per set")
+    print(f"{'features':<58} {'J':>6} {'threshold':>9}" + "".join(f"{name[:10]:>12}" for name in sets))
+    candidates = []
+    for label, used in CALIBRATION_FEATURE_SETS.items():
+        calibration = fit_calibration(np.array(features), correct, np.array(balance), used)
+        weights = replace(chosen, calibration=calibration)
+        confidences = np.array(
+            [match_confidence(q.evidence, rank_sources(q.evidence, weights), weights) for q in everything]
+        )
+        scores = [youden(confidences, real_out_of_scope, in_scope_sets, threshold) for threshold in thresholds]
+        threshold = float(thresholds[int(np.argmax(scores))])
+        refused = [float(np.mean(confidences[in_scope_sets == name] < threshold)) for name in sets]
+        print(f"{label:<58} {max(scores):>6.3f} {threshold:>9.2f}" + "".join(f"{rate:>12.3f}" for rate in refused))
+        candidates.append((max(scores), label, calibration, threshold, confidences))
+    _, label, calibration, threshold, confidences = max(candidates, key=lambda candidate: candidate[0])
+    chosen = replace(chosen, calibration=calibration)
+
+    validation = np.array([question.pool == "validation" for question in everything])
+    print(f"\nCalibration chosen: {label} (logistic regression; label: the best hit is right)")
+    for name, coefficient in zip(("intercept", *CONFIDENCE_FEATURES), calibration, strict=True):
+        print(f"  {name:<50} {coefficient:>8.3f}")
+    print(
+        f"  threshold {threshold:.2f}; out-of-scope F1 on CLINC150 validation "
+        f"({int(real_out_of_scope.sum())} of {int(validation.sum())} out of scope): "
+        f"{out_of_scope_f1(confidences[validation], out_of_scope[validation], threshold):.3f}"
+    )
     print("\nReliability on tuning questions: mean confidence vs share of best hits that are right")
     for low in np.arange(0.0, 1.0, 0.1):
         inside = (confidences >= low) & (confidences < low + 0.1 + (low >= 0.9))
@@ -240,7 +310,8 @@ def main() -> None:
             )
     print(
         "\nShip: Weights(dense=1.0, "
-        f"dense_mean={chosen.dense_mean}, lexical={chosen.lexical}, han_reading={chosen.han_reading}, "
+        f"dense_mean={chosen.dense_mean}, dense_centroid={chosen.dense_centroid}, lexical={chosen.lexical}, "
+        f"han_reading={chosen.han_reading}, "
         f"calibration={calibration}); LANTERN_MATCH_THRESHOLD={threshold:.2f}"
     )
 

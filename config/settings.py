@@ -9,6 +9,7 @@ import environ
 
 from audit.schedule import BEAT_SCHEDULE as AUDIT_BEAT_SCHEDULE
 from costing.schedule import BEAT_SCHEDULE as COSTING_BEAT_SCHEDULE
+from knowledge.schedule import BEAT_SCHEDULE as KNOWLEDGE_BEAT_SCHEDULE
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("LANTERN_VAR_DIR", BASE_DIR / "var"))
@@ -150,6 +151,7 @@ CELERY_TIMEZONE = "Asia/Taipei"
 CELERY_BEAT_SCHEDULE = {
     **COSTING_BEAT_SCHEDULE,
     **AUDIT_BEAT_SCHEDULE,
+    **KNOWLEDGE_BEAT_SCHEDULE,
 }
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -256,7 +258,7 @@ LANTERN_METRICS_TOKEN = env.str("LANTERN_METRICS_TOKEN", default="")
 # Lantern's own settings.
 LANTERN_EMBEDDING_MODEL = env.str("LANTERN_EMBEDDING_MODEL", default="")  # empty: the bundled all-MiniLM-L6-v2
 LANTERN_EMBEDDING_DIMENSIONS = 384
-LANTERN_MATCH_THRESHOLD = env.float("LANTERN_MATCH_THRESHOLD", default=0.52)
+LANTERN_MATCH_THRESHOLD = env.float("LANTERN_MATCH_THRESHOLD", default=0.21)
 LANTERN_MAX_QUESTION_CHARS = env.int("LANTERN_MAX_QUESTION_CHARS", default=2000)
 LANTERN_HELP_CONTACT = env.str("LANTERN_HELP_CONTACT", default="HR / IT helpdesk")
 LANTERN_LOCAL_BASE_URL = env.str("LANTERN_LOCAL_BASE_URL", default="")

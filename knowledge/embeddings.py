@@ -69,3 +69,9 @@ def embed_query(text: str) -> np.ndarray:
     vector = embed_texts([text])[0]
     django_cache.set(key, vector.tobytes(), QUERY_CACHE_SECONDS)
     return vector
+
+
+def vector_literal(vector: Sequence[float]) -> str:
+    """A vector as pgvector's text input, ``[0.1,0.2,...]``, to cast with ``::vector`` in SQL."""
+    values = vector.tolist() if isinstance(vector, np.ndarray) else vector
+    return "[" + ",".join(f"{value:.7g}" for value in values) + "]"

@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 
 import audit
-from knowledge.embeddings import embed_texts
+from knowledge.embeddings import embed_texts, vector_literal
 from knowledge.models import Chunk, FaqEntry, FaqRevision, Status
 from knowledge.text import index_tokens
 
@@ -76,7 +76,7 @@ def save_faq_entry(
         entry.version += 1
         entry.save()
     if created or {"question", "alternatives"} & set(changed):
-        _rebuild_chunks(entry, alternatives, embeddings or {})
+        _rebuild_chunks(entry, alternatives, embeddings or {}, created=created)
     FaqRevision.objects.create(
         tenant_id=entry.tenant_id,
         faq_entry=entry,
@@ -147,17 +147,38 @@ def set_status(*, entry_ids: Sequence[int], status: str, edited_by_id: int | Non
     return changed
 
 
-def _rebuild_chunks(entry: FaqEntry, alternatives: Sequence[str], embeddings: Mapping[str, Sequence[float]]) -> None:
-    entry.chunks.all().delete()
+# The chunks of an entry in one statement, full-text vector included: inserting and then filling in the
+# lexical column would write every row twice.
+_INSERT_FAQ_CHUNKS = """
+INSERT INTO knowledge_chunk (tenant_id, faq_entry_id, kind, text, heading, anchor, position, embedding, lexical)
+SELECT %(tenant)s, %(entry)s, v.kind, v.text, '', '', v.position - 1, v.embedding::vector,
+       to_tsvector('simple', v.tokens)
+FROM unnest(%(kinds)s::text[], %(texts)s::text[], %(embeddings)s::text[], %(tokens)s::text[])
+     WITH ORDINALITY AS v(kind, text, embedding, tokens, position)
+"""
+
+
+def _rebuild_chunks(
+    entry: FaqEntry, alternatives: Sequence[str], embeddings: Mapping[str, Sequence[float]], *, created: bool
+) -> None:
+    if not created:
+        Chunk.objects.filter(faq_entry=entry).delete()
     texts = [(Chunk.Kind.QUESTION, entry.question)] + [(Chunk.Kind.ALTERNATIVE, text) for text in alternatives]
     missing = [text for _, text in texts if text not in embeddings]
     computed = dict(zip(missing, embed_texts(missing), strict=True))
     vectors = [embeddings[text] if text in embeddings else computed[text] for _, text in texts]
-    chunks = Chunk.objects.bulk_create(
-        Chunk(tenant_id=entry.tenant_id, faq_entry=entry, kind=kind, text=text, position=position, embedding=vector)
-        for position, ((kind, text), vector) in enumerate(zip(texts, vectors, strict=True))
-    )
-    set_lexical_vectors(chunks)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _INSERT_FAQ_CHUNKS,
+            {
+                "tenant": entry.tenant_id,
+                "entry": entry.pk,
+                "kinds": [str(kind) for kind, _ in texts],
+                "texts": [text for _, text in texts],
+                "embeddings": [vector_literal(vector) for vector in vectors],
+                "tokens": [index_tokens(text) for _, text in texts],
+            },
+        )
 
 
 def set_lexical_vectors(chunks: Sequence[Chunk]) -> None:

@@ -8,9 +8,9 @@ from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.utils.translation import gettext_lazy as _
-from pgvector.django import HnswIndex, VectorField
+from pgvector.django import VectorField
 
-from tenancy.models import Department, TenantOwnedModel, TenantQuerySet, TenantScopedManager
+from tenancy.models import Department, Tenant, TenantOwnedModel, TenantQuerySet, TenantScopedManager
 
 
 class Language(models.TextChoices):
@@ -155,14 +155,9 @@ class Chunk(TenantOwnedModel):
                 name="chunk_belongs_to_one_source",
             )
         ]
+        # No vector index over every tenant's chunks: search never orders by one (a tenant's own partial
+        # index serves it, see knowledge.retrieval), and keeping it would cost every chunk written.
         indexes = [
-            HnswIndex(
-                name="chunk_embedding_hnsw",
-                fields=["embedding"],
-                m=16,
-                ef_construction=64,
-                opclasses=["vector_cosine_ops"],
-            ),
             GinIndex(name="chunk_lexical_gin", fields=["lexical"]),
             models.Index(fields=["tenant", "faq_entry"], name="chunk_tenant_entry"),
         ]
@@ -248,3 +243,27 @@ class UnansweredQuestion(TenantOwnedModel):
 
     def __str__(self) -> str:
         return self.question[:80]
+
+
+class LexicalSnapshot(TenantOwnedModel):
+    """A large tenant's BM25 collection statistics as of its last refresh (``knowledge.lexicon``)."""
+
+    sources = models.PositiveIntegerField()
+    average_length = models.FloatField()
+    refreshed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant"], name="lexical_snapshot_one_per_tenant")]
+
+
+class TermFrequency(TenantOwnedModel):
+    """How many of a large tenant's sources and chunks held a term at the last refresh."""
+
+    # The unique (tenant, term) index serves every lookup; one on the tenant alone would only slow refreshes.
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", db_index=False)
+    term = models.TextField()
+    sources = models.PositiveIntegerField()
+    chunks = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "term"], name="term_frequency_unique_per_tenant")]

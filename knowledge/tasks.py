@@ -5,6 +5,8 @@ from __future__ import annotations
 from config.celery import app
 from knowledge.faqs import reembed_chunks
 from knowledge.imports import run_import_job
+from knowledge.lexicon import refresh_lexical_snapshots
+from knowledge.retrieval import refresh_vector_indexes
 from knowledge.uploads import process_document
 from tenancy.tasks import TenantTask
 
@@ -27,3 +29,9 @@ def process_uploaded_document(tenant_id: int, document_id: int) -> str:
 def import_faq_file(tenant_id: int, job_id: int) -> str:
     """Import the FAQ file of an import job; returns the job's state."""
     return run_import_job(tenant_id=int(tenant_id), job_id=job_id).state
+
+
+@app.task
+def refresh_large_tenants() -> dict[str, dict[str, list]]:
+    """The beat task: each large tenant's own vector index and lexical snapshot (see knowledge.lexicon)."""
+    return {"vector_indexes": refresh_vector_indexes(), "lexical_snapshots": refresh_lexical_snapshots()}

@@ -23,7 +23,7 @@ from costing.defaults import seed_tenant as seed_costing
 from costing.rollups import roll_up
 from knowledge.faqs import save_faq_entry
 from knowledge.gaps import record_unanswered
-from knowledge.models import Chunk, Document, FaqEntry, ImportJob
+from knowledge.models import Chunk, Document, FaqEntry, ImportJob, LexicalSnapshot, TermFrequency
 from knowledge.tasks import reembed_tenant
 from routing.policy import PolicySettings, save_backend_override, save_policy
 from tenancy.context import tenant_context
@@ -60,6 +60,9 @@ def populate(membership) -> None:
             state=Document.State.READY,
         )
         Chunk.objects.create(tenant_id=tenant_id, document=document, kind=Chunk.Kind.DOCUMENT, text="VPN")
+        # What knowledge.lexicon keeps for a large tenant.
+        LexicalSnapshot.objects.create(tenant_id=tenant_id, sources=1, average_length=1.0, refreshed_at=timezone.now())
+        TermFrequency.objects.create(tenant_id=tenant_id, term="vpn", sources=1, chunks=1)
         ImportJob.objects.create(tenant_id=tenant_id, kind=ImportJob.Kind.FAQ_IMPORT, filename="faqs.csv")
         record_unanswered(tenant_id=tenant_id, question_redacted="Where is the VPN guide?", reason="no_match")
         conversation = Conversation.objects.create(tenant_id=tenant_id, user=membership.user, title="VPN")
