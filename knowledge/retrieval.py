@@ -294,9 +294,13 @@ def _matches(query: str, *, large: bool, limit: str = "NULL") -> str:
     return (_LARGE_TENANT_MATCHES if large else _SMALL_TENANT_MATCHES).format(query=query, limit=limit)
 
 
+# Each term's tsquery is parsed once, not once for every chunk it is matched against.
 _FREQUENCY_SQL = """
 SELECT t.term, s.chunks, s.sources
-FROM unnest(%(terms)s::text[], %(queries)s::text[]) AS t(term, query)
+FROM (
+    SELECT term, to_tsquery('simple', query) AS query
+    FROM unnest(%(terms)s::text[], %(queries)s::text[]) AS u(term, query)
+) AS t
 CROSS JOIN LATERAL (
     SELECT count(*) AS chunks, count(DISTINCT source) AS sources
     FROM {matches} AS matches(chunk, source)
@@ -348,7 +352,7 @@ def _count_terms(terms: Sequence[str], *, tenant_id: int, large: bool) -> dict[s
     """Sources and chunks of the tenant holding each term, chunks counted up to COMMON_TERM_CHUNKS."""
     if not terms:
         return {}
-    matches = _matches("to_tsquery('simple', t.query)", large=large, limit=str(COMMON_TERM_CHUNKS))
+    matches = _matches("t.query", large=large, limit=str(COMMON_TERM_CHUNKS))
     with connection.cursor() as cursor:
         cursor.execute(
             _FREQUENCY_SQL.format(matches=matches),
