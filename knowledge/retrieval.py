@@ -348,16 +348,35 @@ def lexical_statistics(terms: Sequence[str], *, tenant_id: int) -> LexicalStatis
     return _statistics(*collection, counted | fresh)
 
 
+# A small tenant's chunks are read once, each matched against every term, rather than once per term.
+_SMALL_TENANT_FREQUENCY_SQL = """
+WITH t AS (
+    SELECT term, to_tsquery('simple', query) AS query
+    FROM unnest(%(terms)s::text[], %(queries)s::text[]) AS u(term, query)
+)
+SELECT t.term, count(m.chunk), count(DISTINCT m.source)
+FROM t
+LEFT JOIN (
+    SELECT found.term, c.id AS chunk, coalesce(c.faq_entry_id, -c.id) AS source
+    FROM knowledge_chunk c
+    CROSS JOIN LATERAL (SELECT term FROM t WHERE c.lexical @@ t.query) AS found
+    WHERE c.tenant_id = %(tenant)s
+) AS m ON m.term = t.term
+GROUP BY t.term
+"""
+
+
 def _count_terms(terms: Sequence[str], *, tenant_id: int, large: bool) -> dict[str, tuple[int, int]]:
-    """Sources and chunks of the tenant holding each term, chunks counted up to COMMON_TERM_CHUNKS."""
+    """Sources and chunks of the tenant holding each term (a large tenant's chunks counted up to
+    COMMON_TERM_CHUNKS)."""
     if not terms:
         return {}
-    matches = _matches("t.query", large=large, limit=str(COMMON_TERM_CHUNKS))
+    if large:
+        sql = _FREQUENCY_SQL.format(matches=_matches("t.query", large=True, limit=str(COMMON_TERM_CHUNKS)))
+    else:
+        sql = _SMALL_TENANT_FREQUENCY_SQL
     with connection.cursor() as cursor:
-        cursor.execute(
-            _FREQUENCY_SQL.format(matches=matches),
-            {"terms": list(terms), "queries": [quoted(term) for term in terms], "tenant": tenant_id},
-        )
+        cursor.execute(sql, {"terms": list(terms), "queries": [quoted(term) for term in terms], "tenant": tenant_id})
         return {term: (int(sources), int(chunks)) for term, chunks, sources in cursor.fetchall()}
 
 
