@@ -53,7 +53,7 @@ from retrieval_corpus import (  # noqa: E402
 )
 
 from knowledge import retrieval  # noqa: E402
-from knowledge.embeddings import embed_query, embed_texts, query_cache_key  # noqa: E402
+from knowledge.embeddings import embed_query, embed_texts, query_cache_key, vector_literal  # noqa: E402
 from knowledge.faqs import save_faq_entry  # noqa: E402
 from knowledge.lexicon import refresh_lexical_snapshots  # noqa: E402
 from knowledge.text import document_text, search_terms  # noqa: E402
@@ -412,7 +412,7 @@ def _dense_top10(
     with tenant_context(tenant_id), connection.cursor() as cursor:
         cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(ef_search)])
         for vector in vectors:
-            cursor.execute(sql, [tenant_id, _literal(vector)])
+            cursor.execute(sql, [tenant_id, vector_literal(vector)])
             results.append([row[0] for row in cursor.fetchall()])
     return results
 
@@ -426,7 +426,7 @@ def _time_dense(
         cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(ef_search)])
         for vector in vectors:
             started = time.perf_counter()
-            cursor.execute(sql, [tenant_id, _literal(vector)])
+            cursor.execute(sql, [tenant_id, vector_literal(vector)])
             cursor.fetchall()
             times.append((time.perf_counter() - started) * 1000)
     return times
@@ -460,10 +460,6 @@ def _p(values: Sequence[float], share: float) -> float:
 def _timings(values: Sequence[float]) -> str:
     """The p50 and p99 columns of a latency table."""
     return f"{_p(values, 0.5):>8.2f} {_p(values, 0.99):>8.2f}"
-
-
-def _literal(vector: np.ndarray) -> str:
-    return "[" + ",".join(f"{value:.7f}" for value in vector) + "]"
 
 
 def measure_ingestion(quick: bool) -> None:

@@ -22,8 +22,8 @@ Tenant filtering is exact. A tenant's chunks are scanned in full (exact distance
 large enough to have its own partial HNSW index (``refresh_vector_indexes``), which then holds only that
 tenant's rows: no post-filtering, so a small tenant never loses results to a big one. A tenant with many
 sources reads its BM25 statistics from a snapshot (``knowledge.lexicon``) and looks for lexical candidates
-by the question's rarest terms, found through the GIN index (see ``_matches``); a small tenant's rows are
-simply read and filtered.
+by the question's rarest terms, found through the GIN index (see ``_TEXT_MATCH``); a small tenant's rows
+are simply read and filtered.
 """
 
 from __future__ import annotations
@@ -44,12 +44,11 @@ from tenancy.context import current_tenant_id
 DEFAULT_MATCH_THRESHOLD = 0.21
 BM25_K1 = 1.2
 BM25_B = 0.75
-# A term found in this many of a tenant's chunks is common: its document frequency is counted only this far,
-# and it does not by itself make a chunk a lexical candidate. Below it (every term of a small tenant)
-# BM25 is exact.
+# A term found in this many of a tenant's chunks is common: it does not by itself make a chunk a lexical
+# candidate (and a large tenant without a snapshot counts its chunks only this far).
 COMMON_TERM_CHUNKS = 1000
 # Tenants with at least this many sources read their BM25 statistics from a snapshot (knowledge.lexicon),
-# or else keep them in the cache for a few minutes, and look for lexical candidates by their rarest terms.
+# match text through the GIN index and look for lexical candidates by their rarest terms.
 LARGE_TENANT_SOURCES = 5000
 # How many sources a large tenant's lexical leg may match before BM25 scores them.
 LEXICAL_MATCH_BUDGET = 200
@@ -277,36 +276,37 @@ FROM knowledge_chunk
 WHERE tenant_id = %(tenant)s
 """
 
-# Where a question's text matches a tenant's chunks. A small tenant's rows are read through its tenant
-# index and filtered. A large tenant's are found through the GIN index, which row-level security keeps
-# out of reach of an ordinary query (@@ is not leakproof): knowledge_chunks_matching applies the tenant
-# condition itself. That index holds every tenant's chunks, so a small tenant does not use it.
-_SMALL_TENANT_MATCHES = """(
-    SELECT c.id, coalesce(c.faq_entry_id, -c.id) FROM knowledge_chunk c
-    WHERE c.tenant_id = %(tenant)s AND c.lexical @@ {query}
-    LIMIT {limit}
-)"""
-_LARGE_TENANT_MATCHES = "knowledge_chunks_matching({query}, {limit})"
-
-
-def _matches(query: str, *, large: bool, limit: str = "NULL") -> str:
-    """SQL for the (chunk id, source) pairs of the current tenant whose text matches a tsquery expression."""
-    return (_LARGE_TENANT_MATCHES if large else _SMALL_TENANT_MATCHES).format(query=query, limit=limit)
-
-
-# Each term's tsquery is parsed once, not once for every chunk it is matched against.
-_FREQUENCY_SQL = """
+# A large tenant's chunks are counted and matched through the GIN index on their text, which row-level
+# security keeps out of reach of an ordinary query (@@ is not leakproof): knowledge_chunks_matching applies
+# the tenant condition itself. That index holds every tenant's chunks, so a small tenant reads its own rows.
+_LARGE_TENANT_FREQUENCY_SQL = """
 SELECT t.term, s.chunks, s.sources
 FROM (
     SELECT term, to_tsquery('simple', query) AS query
     FROM unnest(%(terms)s::text[], %(queries)s::text[]) AS u(term, query)
 ) AS t
 CROSS JOIN LATERAL (
-    SELECT count(*) AS chunks, count(DISTINCT source) AS sources
-    FROM {matches} AS matches(chunk, source)
+    SELECT count(*) AS chunks, count(DISTINCT source_id) AS sources
+    FROM knowledge_chunks_matching(t.query, %(limit)s)
 ) AS s
 """
 
+# A small tenant's chunks are read once, each matched against every term, rather than once per term.
+_SMALL_TENANT_FREQUENCY_SQL = """
+WITH t AS (
+    SELECT term, to_tsquery('simple', query) AS query
+    FROM unnest(%(terms)s::text[], %(queries)s::text[]) AS u(term, query)
+)
+SELECT t.term, count(m.chunk), count(DISTINCT m.source)
+FROM t
+LEFT JOIN (
+    SELECT found.term, c.id AS chunk, coalesce(c.faq_entry_id, -c.id) AS source
+    FROM knowledge_chunk c
+    CROSS JOIN LATERAL (SELECT term FROM t WHERE c.lexical @@ t.query) AS found
+    WHERE c.tenant_id = %(tenant)s
+) AS m ON m.term = t.term
+GROUP BY t.term
+"""
 
 _SNAPSHOT_SQL = """
 SELECT s.sources, s.average_length, t.term, t.sources, t.chunks
@@ -336,34 +336,10 @@ def lexical_statistics(terms: Sequence[str], *, tenant_id: int) -> LexicalStatis
             cursor.execute(_STATISTICS_SQL, {"tenant": tenant_id})
             sources, total_length = cursor.fetchone()
         collection = (int(sources), float(total_length) / sources if sources else 0.0)
-        if sources >= LARGE_TENANT_SOURCES:
+        if sources >= LARGE_TENANT_SOURCES:  # until its first snapshot
             django_cache.set(cached_key, collection, STATISTICS_CACHE_SECONDS)
-    if collection[0] < LARGE_TENANT_SOURCES:
-        return _statistics(*collection, _count_terms(terms, tenant_id=tenant_id, large=False))
-    keys = {term: f"retrieval:term:{tenant_id}:{quoted(term)}" for term in terms}
-    remembered = django_cache.get_many(list(keys.values()))
-    counted = {term: remembered[keys[term]] for term in terms if keys[term] in remembered}
-    fresh = _count_terms([term for term in terms if term not in counted], tenant_id=tenant_id, large=True)
-    django_cache.set_many({keys[term]: value for term, value in fresh.items()}, STATISTICS_CACHE_SECONDS)
-    return _statistics(*collection, counted | fresh)
-
-
-# A small tenant's chunks are read once, each matched against every term, rather than once per term.
-_SMALL_TENANT_FREQUENCY_SQL = """
-WITH t AS (
-    SELECT term, to_tsquery('simple', query) AS query
-    FROM unnest(%(terms)s::text[], %(queries)s::text[]) AS u(term, query)
-)
-SELECT t.term, count(m.chunk), count(DISTINCT m.source)
-FROM t
-LEFT JOIN (
-    SELECT found.term, c.id AS chunk, coalesce(c.faq_entry_id, -c.id) AS source
-    FROM knowledge_chunk c
-    CROSS JOIN LATERAL (SELECT term FROM t WHERE c.lexical @@ t.query) AS found
-    WHERE c.tenant_id = %(tenant)s
-) AS m ON m.term = t.term
-GROUP BY t.term
-"""
+    large = collection[0] >= LARGE_TENANT_SOURCES
+    return _statistics(*collection, _count_terms(terms, tenant_id=tenant_id, large=large))
 
 
 def _count_terms(terms: Sequence[str], *, tenant_id: int, large: bool) -> dict[str, tuple[int, int]]:
@@ -371,12 +347,14 @@ def _count_terms(terms: Sequence[str], *, tenant_id: int, large: bool) -> dict[s
     COMMON_TERM_CHUNKS)."""
     if not terms:
         return {}
-    if large:
-        sql = _FREQUENCY_SQL.format(matches=_matches("t.query", large=True, limit=str(COMMON_TERM_CHUNKS)))
-    else:
-        sql = _SMALL_TENANT_FREQUENCY_SQL
+    parameters = {
+        "terms": list(terms),
+        "queries": [quoted(term) for term in terms],
+        "tenant": tenant_id,
+        "limit": COMMON_TERM_CHUNKS,
+    }
     with connection.cursor() as cursor:
-        cursor.execute(sql, {"terms": list(terms), "queries": [quoted(term) for term in terms], "tenant": tenant_id})
+        cursor.execute(_LARGE_TENANT_FREQUENCY_SQL if large else _SMALL_TENANT_FREQUENCY_SQL, parameters)
         return {term: (int(sources), int(chunks)) for term, chunks, sources in cursor.fetchall()}
 
 
@@ -397,7 +375,7 @@ matched AS (
     SELECT c.id, c.faq_entry_id, c.lexical
     FROM knowledge_chunk c
     {_PUBLISHED}
-      AND c.id IN (SELECT chunk FROM {{matches}} AS matches(chunk, source))
+      AND {{text_match}}
 ),
 frequency AS (
     SELECT coalesce(m.faq_entry_id, -m.id) AS source, t.term, t.idf,
@@ -426,6 +404,12 @@ LIMIT %(limit)s
 """  # noqa: S608 - constant fragments; values travel as parameters
 
 
+_TEXT_MATCH = {
+    False: "c.lexical @@ to_tsquery('simple', %(query)s)",
+    True: "c.id IN (SELECT chunk_id FROM knowledge_chunks_matching(to_tsquery('simple', %(query)s)))",
+}
+
+
 def lexical_candidates(
     terms: Sequence[str], statistics: LexicalStatistics, *, tenant_id: int, limit: int
 ) -> dict[int, float]:
@@ -445,9 +429,9 @@ def lexical_candidates(
         "average": statistics.average_length or 1.0,
         "limit": limit,
     }
-    matches = _matches("to_tsquery('simple', %(query)s)", large=statistics.sources >= LARGE_TENANT_SOURCES)
+    text_match = _TEXT_MATCH[statistics.sources >= LARGE_TENANT_SOURCES]
     with connection.cursor() as cursor:
-        cursor.execute(_LEXICAL_SQL.format(matches=matches), parameters)
+        cursor.execute(_LEXICAL_SQL.format(text_match=text_match), parameters)
         return {source: float(score) for source, score in cursor.fetchall()}
 
 
