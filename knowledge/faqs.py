@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
@@ -13,6 +14,46 @@ from knowledge.models import Chunk, FaqEntry, FaqRevision, Status
 from knowledge.text import index_tokens
 
 EDITABLE_FIELDS = ("question", "answer", "category", "language", "tags", "status", "owner_department_id")
+
+
+@dataclass(frozen=True)
+class NewFaqEntry:
+    """The values of an FAQ entry to create, as save_faq_entry takes them."""
+
+    question: str
+    answer: str
+    external_id: str = ""
+    category: str = ""
+    language: str = "zh-hant"
+    tags: Sequence[str] = ()
+    status: str = Status.DRAFT
+    owner_department_id: int | None = None
+    alternatives: Sequence[str] = ()
+
+
+def _cleaned_fields(
+    *,
+    question: str,
+    answer: str,
+    category: str,
+    language: str,
+    tags: Sequence[str],
+    status: str,
+    owner_department_id: int | None,
+) -> dict:
+    return {
+        "question": question.strip(),
+        "answer": answer.strip(),
+        "category": category.strip(),
+        "language": language,
+        "tags": [tag.strip() for tag in tags if tag.strip()],
+        "status": status,
+        "owner_department_id": owner_department_id,
+    }
+
+
+def _cleaned_alternatives(alternatives: Sequence[str]) -> list[str]:
+    return [text.strip() for text in alternatives if text.strip()]
 
 
 def _snapshot(entry: FaqEntry, alternatives: Sequence[str]) -> dict:
@@ -45,16 +86,16 @@ def save_faq_entry(
     embeddings may hold vectors already computed for the question and alternatives (an import embeds a
     batch of rows at once); texts not in it are embedded here.
     """
-    fields = {
-        "question": question.strip(),
-        "answer": answer.strip(),
-        "category": category.strip(),
-        "language": language,
-        "tags": [tag.strip() for tag in tags if tag.strip()],
-        "status": status,
-        "owner_department_id": owner_department_id,
-    }
-    alternatives = [text.strip() for text in alternatives if text.strip()]
+    fields = _cleaned_fields(
+        question=question,
+        answer=answer,
+        category=category,
+        language=language,
+        tags=tags,
+        status=status,
+        owner_department_id=owner_department_id,
+    )
+    alternatives = _cleaned_alternatives(alternatives)
     if entry_id is not None:
         entry = FaqEntry.objects.select_for_update().get(pk=entry_id)
     elif external_id:
@@ -76,7 +117,9 @@ def save_faq_entry(
         entry.version += 1
         entry.save()
     if created or {"question", "alternatives"} & set(changed):
-        _rebuild_chunks(entry, alternatives, embeddings or {}, created=created)
+        if not created:
+            Chunk.objects.filter(faq_entry=entry).delete()
+        _insert_chunks([(entry, alternatives)], embeddings or {})
     FaqRevision.objects.create(
         tenant_id=entry.tenant_id,
         faq_entry=entry,
@@ -86,18 +129,68 @@ def save_faq_entry(
         snapshot=_snapshot(entry, alternatives),
     )
     if "status" in changed and entry.status in _AUDITED_STATUS_EVENTS:
-        _record_status_event(entry, edited_by_id=edited_by_id)
+        _record_status_event(entry, edited_by_id=edited_by_id, username=_username(edited_by_id))
     return entry, created
+
+
+@transaction.atomic
+def create_faq_entries(
+    *,
+    tenant_id: int,
+    new_entries: Sequence[NewFaqEntry],
+    edited_by_id: int | None = None,
+    embeddings: Mapping[str, Sequence[float]] | None = None,
+) -> list[FaqEntry]:
+    """Create many FAQ entries in a few statements, each as save_faq_entry would create it alone.
+
+    All or nothing: an external id already taken fails the whole call, so a caller that must save every
+    entry it can saves them one by one after such a failure.
+    """
+    entries = []
+    alternatives = []
+    for new in new_entries:
+        fields = _cleaned_fields(
+            question=new.question,
+            answer=new.answer,
+            category=new.category,
+            language=new.language,
+            tags=new.tags,
+            status=new.status,
+            owner_department_id=new.owner_department_id,
+        )
+        entries.append(FaqEntry(tenant_id=tenant_id, external_id=new.external_id, **fields))
+        alternatives.append(_cleaned_alternatives(new.alternatives))
+    FaqEntry.objects.bulk_create(entries)
+    _insert_chunks(list(zip(entries, alternatives, strict=True)), embeddings or {})
+    FaqRevision.objects.bulk_create(
+        FaqRevision(
+            tenant_id=tenant_id,
+            faq_entry=entry,
+            version=entry.version,
+            edited_by_id=edited_by_id,
+            changed_fields=[*EDITABLE_FIELDS, "alternatives"],
+            snapshot=_snapshot(entry, entry_alternatives),
+        )
+        for entry, entry_alternatives in zip(entries, alternatives, strict=True)
+    )
+    username = _username(edited_by_id)
+    for entry in entries:
+        if entry.status in _AUDITED_STATUS_EVENTS:
+            _record_status_event(entry, edited_by_id=edited_by_id, username=username)
+    return entries
 
 
 _AUDITED_STATUS_EVENTS = {Status.PUBLISHED: "faq_published", Status.ARCHIVED: "faq_archived"}
 
 
-def _record_status_event(entry: FaqEntry, *, edited_by_id: int | None) -> None:
+def _username(user_id: int | None) -> str:
+    if user_id is None:
+        return ""
+    return get_user_model().objects.filter(pk=user_id).values_list("username", flat=True).first() or ""
+
+
+def _record_status_event(entry: FaqEntry, *, edited_by_id: int | None, username: str) -> None:
     """Publishing or archiving changes what employees are told, so it goes on the audit chain."""
-    username = ""
-    if edited_by_id is not None:
-        username = get_user_model().objects.filter(pk=edited_by_id).values_list("username", flat=True).first() or ""
     audit.record(
         tenant_id=entry.tenant_id,
         kind=_AUDITED_STATUS_EVENTS[entry.status],
@@ -147,36 +240,44 @@ def set_status(*, entry_ids: Sequence[int], status: str, edited_by_id: int | Non
     return changed
 
 
-# The chunks of an entry in one statement, full-text vector included: inserting and then filling in the
+# The chunks of entries in one statement, full-text vector included: inserting and then filling in the
 # lexical column would write every row twice.
 _INSERT_FAQ_CHUNKS = """
 INSERT INTO knowledge_chunk (tenant_id, faq_entry_id, kind, text, heading, anchor, position, embedding, lexical)
-SELECT %(tenant)s, %(entry)s, v.kind, v.text, '', '', v.position - 1, v.embedding::vector,
-       to_tsvector('simple', v.tokens)
-FROM unnest(%(kinds)s::text[], %(texts)s::text[], %(embeddings)s::text[], %(tokens)s::text[])
-     WITH ORDINALITY AS v(kind, text, embedding, tokens, position)
+SELECT %(tenant)s, v.entry, v.kind, v.text, '', '', v.position, v.embedding::vector, to_tsvector('simple', v.tokens)
+FROM unnest(%(entries)s::bigint[], %(positions)s::int[], %(kinds)s::text[], %(texts)s::text[],
+            %(embeddings)s::text[], %(tokens)s::text[]) AS v(entry, position, kind, text, embedding, tokens)
 """
 
 
-def _rebuild_chunks(
-    entry: FaqEntry, alternatives: Sequence[str], embeddings: Mapping[str, Sequence[float]], *, created: bool
+def _insert_chunks(
+    entries: Sequence[tuple[FaqEntry, Sequence[str]]], embeddings: Mapping[str, Sequence[float]]
 ) -> None:
-    if not created:
-        Chunk.objects.filter(faq_entry=entry).delete()
-    texts = [(Chunk.Kind.QUESTION, entry.question)] + [(Chunk.Kind.ALTERNATIVE, text) for text in alternatives]
-    missing = [text for _, text in texts if text not in embeddings]
+    """Index each entry's question and alternatives (all of one tenant); texts without a vector are embedded."""
+    rows = [
+        (entry.pk, position, kind, text)
+        for entry, alternatives in entries
+        for position, (kind, text) in enumerate(
+            [(Chunk.Kind.QUESTION, entry.question)] + [(Chunk.Kind.ALTERNATIVE, text) for text in alternatives]
+        )
+    ]
+    missing = list(dict.fromkeys(text for *_, text in rows if text not in embeddings))
     computed = dict(zip(missing, embed_texts(missing), strict=True))
-    vectors = [embeddings[text] if text in embeddings else computed[text] for _, text in texts]
+
+    def vector(text: str) -> str:
+        return vector_literal(embeddings[text] if text in embeddings else computed[text])
+
     with connection.cursor() as cursor:
         cursor.execute(
             _INSERT_FAQ_CHUNKS,
             {
-                "tenant": entry.tenant_id,
-                "entry": entry.pk,
-                "kinds": [str(kind) for kind, _ in texts],
-                "texts": [text for _, text in texts],
-                "embeddings": [vector_literal(vector) for vector in vectors],
-                "tokens": [index_tokens(text) for _, text in texts],
+                "tenant": entries[0][0].tenant_id,
+                "entries": [entry_id for entry_id, *_ in rows],
+                "positions": [position for _, position, *_ in rows],
+                "kinds": [str(kind) for *_, kind, _ in rows],
+                "texts": [text for *_, text in rows],
+                "embeddings": [vector(text) for *_, text in rows],
+                "tokens": [index_tokens(text) for *_, text in rows],
             },
         )
 

@@ -20,7 +20,7 @@ from django.utils import timezone
 from config.celery import enqueue_after_commit
 from knowledge.curation import with_alternatives
 from knowledge.embeddings import embed_texts
-from knowledge.faqs import save_faq_entry
+from knowledge.faqs import NewFaqEntry, create_faq_entries, save_faq_entry
 from knowledge.models import FaqEntry, ImportJob
 from knowledge.spreadsheets import (
     FaqRow,
@@ -42,6 +42,10 @@ OUTCOMES = (CREATED, UPDATED, UNCHANGED, REJECTED)
 
 # The values of an entry an import compares and writes, as the spreadsheet columns name them.
 _COMPARED = ("question", "answer", "category", "language", "status", "tags", "alternatives")
+
+# The model embeds a few large calls much faster than many small ones (it sorts a call's texts by length and
+# pads less), so an import embeds the texts of this many rows at once, ahead of the batches that save them.
+EMBEDDING_WINDOW_ROWS = 256
 
 
 @dataclass(frozen=True)
@@ -232,6 +236,7 @@ def run_import_job(*, tenant_id: int, job_id: int, batch_size: int = 50) -> Impo
         job.state, job.total, job.done, job.results, job.error = ImportJob.State.RUNNING, len(items), 0, [], ""
         job.save(update_fields=["state", "total", "done", "results", "error"])
     first_row_by_question: dict[str, int] = {}
+    embeddings: dict[str, Sequence[float]] = {}
     committed = (0, [])
     try:
         for start in range(0, len(items), batch_size):
@@ -244,10 +249,21 @@ def run_import_job(*, tenant_id: int, job_id: int, batch_size: int = 50) -> Impo
                     )
                     for item in items[start : start + batch_size]
                 ]
-                embeddings = _embed_batch([plan for plan in plans if isinstance(plan, _Plan)])
+                if not _texts_to_index(plans).keys() <= embeddings.keys():
+                    ahead = _plan_ahead(
+                        items[start : start + max(batch_size, EMBEDDING_WINDOW_ROWS)],
+                        columns=sheet.columns,
+                        existing=existing,
+                        first_row_by_question=first_row_by_question,
+                    )
+                    texts = list(_texts_to_index([*plans, *ahead]))
+                    embeddings = dict(zip(texts, embed_texts(texts), strict=True))
+                created = _create_entries_together(plans, job=job, existing=existing, embeddings=embeddings)
                 for plan in plans:
                     if isinstance(plan, _RejectedRow):
                         result = plan.message_row
+                    elif plan.result.row_number in created:
+                        result = created[plan.result.row_number]
                     else:
                         result = _apply_plan(plan, job=job, existing=existing, embeddings=embeddings)
                     job.results.append(result.as_json())
@@ -390,14 +406,69 @@ def _with_reason(result: RowResult, reason: str) -> RowResult:
     )
 
 
-def _embed_batch(plans: Sequence[_Plan]) -> dict[str, Sequence[float]]:
-    """The vectors of every question and alternative a batch of rows will index, in one model call."""
+def _texts_to_index(plans: Iterable[_Plan | _RejectedRow]) -> dict[str, None]:
+    """Every question and alternative the planned rows would index, in order, once each."""
     texts: dict[str, None] = {}
     for plan in plans:
-        rebuilds = plan.entry_id is None or {"question", "alternatives"} & set(plan.result.changed_fields)
-        if plan.values is not None and rebuilds:
+        if not isinstance(plan, _Plan) or plan.values is None:
+            continue
+        if plan.entry_id is None or {"question", "alternatives"} & set(plan.result.changed_fields):
             texts.update(dict.fromkeys([plan.values["question"], *plan.values["alternatives"]]))
-    return dict(zip(texts, embed_texts(list(texts)), strict=True))
+    return texts
+
+
+def _plan_ahead(
+    items: Sequence[FaqRow | _RejectedRow],
+    *,
+    columns: Sequence[str],
+    existing: _ExistingEntries,
+    first_row_by_question: dict[str, int],
+) -> list[_Plan]:
+    """The rows planned against what is saved now, only to embed their texts early: a row whose plan changes
+    once the rows before it are saved embeds what it lacks when it is saved."""
+    seen = dict(first_row_by_question)
+    return [
+        _plan_row(item, columns=columns, existing=existing, first_row_by_question=seen)
+        for item in items
+        if not isinstance(item, _RejectedRow)
+    ]
+
+
+def _create_entries_together(
+    plans: Sequence[_Plan | _RejectedRow],
+    *,
+    job: ImportJob,
+    existing: _ExistingEntries,
+    embeddings: dict[str, Sequence[float]],
+) -> dict[int, RowResult]:
+    """Create the batch's new entries in a few statements; the results by row number.
+
+    If that fails (another curator took one of the external ids meanwhile, say), nothing of it is kept and the
+    rows are left to be saved one by one, so each is saved or reported alone.
+    """
+    new_plans = [
+        plan for plan in plans if isinstance(plan, _Plan) and plan.entry_id is None and plan.values is not None
+    ]
+    if len(new_plans) < 2:
+        return {}
+    new_entries = [
+        NewFaqEntry(external_id=plan.result.external_id, owner_department_id=job.owner_department_id, **plan.values)
+        for plan in new_plans
+    ]
+    try:
+        with transaction.atomic():
+            entries = create_faq_entries(
+                tenant_id=job.tenant_id,
+                new_entries=new_entries,
+                edited_by_id=job.created_by_id,
+                embeddings=embeddings,
+            )
+    except Exception:
+        logger.warning("FAQ import job %s saves %s new rows one by one", job.pk, len(new_plans), exc_info=True)
+        return {}
+    for plan, entry in zip(new_plans, entries, strict=True):
+        existing.remember(entry, alternatives=plan.values["alternatives"])
+    return {plan.result.row_number: _saved(plan, entry) for plan, entry in zip(new_plans, entries, strict=True)}
 
 
 def _apply_plan(
@@ -426,6 +497,10 @@ def _apply_plan(
         reason = f"Lantern could not save this row ({type(error).__name__}); the other rows were imported"
         return _with_reason(plan.result, reason)
     existing.remember(entry, alternatives=plan.values["alternatives"])
+    return _saved(plan, entry)
+
+
+def _saved(plan: _Plan, entry: FaqEntry) -> RowResult:
     return RowResult(
         row_number=plan.result.row_number,
         outcome=plan.result.outcome,

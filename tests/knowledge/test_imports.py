@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from audit.models import AuditEvent
@@ -217,3 +218,90 @@ def test_globex_imports_never_touch_acme_entries(acme, globex, hr_csv, in_tenant
         assert FaqEntry.objects.count() == 3
     with in_tenant(globex):
         assert FaqEntry.objects.count() == 3
+
+
+def _indexed(entry: FaqEntry) -> list[tuple]:
+    """What search sees of an entry, ids and vectors aside."""
+    return [
+        (chunk.kind, chunk.position, chunk.text, chunk.lexical)
+        for chunk in Chunk.objects.filter(faq_entry=entry).order_by("position")
+    ]
+
+
+def _vectors(tenant, in_tenant) -> np.ndarray:
+    with in_tenant(tenant):
+        return np.array(
+            Chunk.objects.order_by("faq_entry__external_id", "position").values_list("embedding", flat=True)
+        )
+
+
+def test_new_rows_created_together_match_rows_saved_one_by_one(acme, globex, hr_rows, hr_csv, in_tenant):
+    import_file(acme, "hr.csv", hr_csv, in_tenant=in_tenant)
+    with in_tenant(globex):
+        for external_id, question, answer, alternatives, category, tags, language, status in hr_rows[1:]:
+            save_faq_entry(
+                tenant_id=globex.pk,
+                external_id=external_id,
+                question=question,
+                answer=answer,
+                alternatives=alternatives.split("\n") if alternatives else (),
+                category=category,
+                tags=[tag for tag in tags.split(",") if tag],
+                language=language,
+                status=status,
+            )
+        saved_alone = {
+            entry.external_id: (_indexed(entry), list(entry.revisions.values_list("changed_fields", "snapshot")))
+            for entry in FaqEntry.objects.all()
+        }
+        published_alone = AuditEvent.objects.filter(kind="faq_published").count()
+
+    with in_tenant(acme):
+        saved_together = {
+            entry.external_id: (_indexed(entry), list(entry.revisions.values_list("changed_fields", "snapshot")))
+            for entry in FaqEntry.objects.all()
+        }
+        assert AuditEvent.objects.filter(kind="faq_published").count() == published_alone == 2
+    assert saved_together == saved_alone
+    # A batch of texts is embedded with padding, so its vectors may differ from single ones in the last digits.
+    np.testing.assert_allclose(_vectors(acme, in_tenant), _vectors(globex, in_tenant), atol=1e-5)
+
+
+def test_when_new_rows_cannot_be_created_together_each_row_is_saved_alone(acme, hr_csv, in_tenant, monkeypatch, caplog):
+    # A curator creates HR-SICK-1 by hand after the import has planned its rows: creating them together now
+    # breaks the unique external id, so the rows are saved one by one and HR-SICK-1 is updated, not doubled.
+    plan_against_an_empty_base = imports._ExistingEntries
+    monkeypatch.setattr(imports._ExistingEntries, "load", classmethod(lambda cls: plan_against_an_empty_base()))
+    with in_tenant(acme):
+        by_hand, _ = save_faq_entry(tenant_id=acme.pk, external_id="HR-SICK-1", question="病假？", answer="草稿")
+
+    job = import_file(acme, "hr.csv", hr_csv, in_tenant=in_tenant)
+
+    assert outcomes(job) == {2: "created", 3: "created", 4: "created"}
+    assert "saves 3 new rows one by one" in caplog.text
+    with in_tenant(acme):
+        assert FaqEntry.objects.count() == 3
+        sick = FaqEntry.objects.get(external_id="HR-SICK-1")
+        assert (sick.pk, sick.question, sick.version) == (by_hand.pk, "病假要附證明嗎？", 2)
+        assert Chunk.objects.filter(faq_entry__external_id="HR-LEAVE-1").count() == 3
+
+
+def test_an_import_embeds_many_rows_per_model_call_ahead_of_saving_them(acme, spreadsheet, in_tenant, monkeypatch):
+    rows = [["external_id", "question", "answer", "alternatives"]] + [
+        [f"W-{n}", f"Question {n}?", f"Answer {n}.", f"Phrasing {n}"] for n in range(10)
+    ]
+    calls = []
+    real_embed_texts = imports.embed_texts
+    monkeypatch.setattr(imports, "embed_texts", lambda texts: calls.append(len(texts)) or real_embed_texts(texts))
+    monkeypatch.setattr(imports, "EMBEDDING_WINDOW_ROWS", 4)
+    with in_tenant(acme):
+        job = imports.create_import_job(
+            tenant_id=acme.pk, filename="w.csv", content=spreadsheet.csv(rows), dry_run=False, run_in_background=False
+        )
+
+    finished = imports.run_import_job(tenant_id=acme.pk, job_id=job.pk, batch_size=2)
+
+    assert (finished.done, finished.state) == (10, ImportJob.State.DONE)
+    assert calls == [8, 8, 4]  # rows 1-4, 5-8 and 9-10, two texts each, not one call per batch of two rows
+    with in_tenant(acme):
+        assert Chunk.objects.filter(embedding__isnull=False).count() == 20
