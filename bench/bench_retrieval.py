@@ -242,7 +242,7 @@ def measure_quality(quick: bool) -> None:
 
 def _dense_ranking(vector: np.ndarray, tenant_id: int) -> list[tuple[int, float]]:
     """Sources by their nearest chunk's cosine similarity: the vector leg alone."""
-    nearest = retrieval.dense_candidates(vector, tenant_id=tenant_id, limit=100)
+    nearest = retrieval.dense_candidates(vector_literal(vector), tenant_id=tenant_id, limit=100)
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT coalesce(faq_entry_id, -id), max(1 - (embedding <=> %s::vector)) FROM knowledge_chunk "

@@ -176,9 +176,10 @@ def gather_evidence(text: str, vector: np.ndarray, *, tenant_id: int, weights: W
     """Both legs' candidates for a question, and every candidate source's evidence."""
     terms = search_terms(text)
     statistics = lexical_statistics(terms, tenant_id=tenant_id)
-    dense = dense_candidates(vector, tenant_id=tenant_id, limit=weights.dense_candidates, ef_search=weights.ef_search)
+    query = vector_literal(vector)
+    dense = dense_candidates(query, tenant_id=tenant_id, limit=weights.dense_candidates, ef_search=weights.ef_search)
     lexical = lexical_candidates(terms, statistics, tenant_id=tenant_id, limit=weights.lexical_candidates)
-    sources = _source_evidence(set(dense) | set(lexical), vector, terms, statistics, tenant_id=tenant_id)
+    sources = _source_evidence(set(dense) | set(lexical), query, terms, statistics, tenant_id=tenant_id)
     # BM25 of a source of average length holding each term once: the sum of the terms' idf.
     ceiling = sum(statistics.idf(term) for term in terms)
     unseen = sum(1 for term in terms if not statistics.frequencies.get(term)) / len(terms) if terms else 1.0
@@ -259,11 +260,14 @@ LIMIT %(limit)s
 """  # noqa: S608 - constant fragments; values travel as parameters
 
 
-def dense_candidates(vector: np.ndarray, *, tenant_id: int, limit: int, ef_search: int = 200) -> dict[int, int]:
-    """The sources of the chunks nearest to the question vector, nearest first (source → chunk id)."""
+def dense_candidates(query: str, *, tenant_id: int, limit: int, ef_search: int = 200) -> dict[int, int]:
+    """The sources of the chunks nearest to the question vector (a pgvector literal), nearest first (source →
+    chunk id)."""
+    parameters = {"query": query, "tenant": tenant_id, "limit": limit, "ef_search": str(max(ef_search, limit))}
     with connection.cursor() as cursor:
-        cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(max(ef_search, limit))])
-        cursor.execute(_DENSE_SQL, {"query": vector_literal(vector), "tenant": tenant_id, "limit": limit})
+        # Both statements in one round trip; the first result is the setting's.
+        cursor.execute("SELECT set_config('hnsw.ef_search', %(ef_search)s, true);" + _DENSE_SQL, parameters)
+        cursor.nextset()
         candidates: dict[int, int] = {}
         for chunk_id, source in cursor.fetchall():
             candidates.setdefault(source, chunk_id)
@@ -471,50 +475,50 @@ CROSS JOIN LATERAL (
 
 
 def _source_evidence(
-    sources: set[int], vector: np.ndarray, terms: Sequence[str], statistics: LexicalStatistics, *, tenant_id: int
+    sources: set[int], query: str, terms: Sequence[str], statistics: LexicalStatistics, *, tenant_id: int
 ) -> dict[int, SourceEvidence]:
+    """Each source's dense and BM25 evidence; query is the question's vector as a pgvector literal."""
     if not sources:
         return {}
     parameters = {
-        "query": vector_literal(vector),
+        "query": query,
         "terms": list(terms),
         "tenant": tenant_id,
         "entries": [source for source in sources if source > 0],
         "chunks": [-source for source in sources if source < 0],
     }
+    with connection.cursor() as cursor:
+        cursor.execute(_EVIDENCE_SQL, parameters)
+        rows = cursor.fetchall()
+    # Per-source sums in plain Python (numpy is slow on a few values at a time), then one BM25 for every
+    # source at once from a matrix of term counts, source by term.
     similarities: dict[int, list[float]] = {}
     centroids: dict[int, float] = {}
     lengths: dict[int, int] = {}
-    frequencies: dict[int, np.ndarray] = {}
+    for source, similarity, centroid, length, _, _ in rows:
+        similarities.setdefault(source, []).append(similarity)
+        centroids[source] = centroid
+        lengths[source] = lengths.get(source, 0) + length
+    order = {source: number for number, source in enumerate(similarities)}
     positions = {term: position for position, term in enumerate(terms)}
-    with connection.cursor() as cursor:
-        cursor.execute(_EVIDENCE_SQL, parameters)
-        for source, similarity, centroid, length, lexemes, term_counts in cursor.fetchall():
-            similarities.setdefault(source, []).append(float(similarity))
-            centroids[source] = float(centroid)
-            lengths[source] = lengths.get(source, 0) + length
-            counts = frequencies.setdefault(source, np.zeros(len(terms)))
-            for lexeme, count in zip(lexemes or (), term_counts or (), strict=True):
-                counts[positions[lexeme]] += count
+    counts = np.zeros((len(order), len(terms)))
+    for source, _, _, _, lexemes, term_counts in rows:
+        for lexeme, count in zip(lexemes or (), term_counts or (), strict=True):
+            counts[order[source], positions[lexeme]] += count
     idf = np.array([statistics.idf(term) for term in terms], dtype=np.float64)
-    average = statistics.average_length or 1.0
-    evidence = {}
-    for source, values in similarities.items():
-        evidence[source] = SourceEvidence(
-            dense_best=max(values),
-            dense_mean=sum(values) / len(values),
+    relative_lengths = np.array([lengths[source] for source in order], dtype=np.float64)
+    relative_lengths /= statistics.average_length or 1.0
+    norms = BM25_K1 * (1 - BM25_B + BM25_B * relative_lengths)
+    scores = (idf * counts * (BM25_K1 + 1) / (counts + norms[:, None])).sum(axis=1).tolist()
+    return {
+        source: SourceEvidence(
+            dense_best=max(similarities[source]),
+            dense_mean=sum(similarities[source]) / len(similarities[source]),
             dense_centroid=centroids[source],
-            lexical=bm25(frequencies[source], idf, length=lengths[source], average_length=average),
+            lexical=scores[number],
         )
-    return evidence
-
-
-def bm25(term_frequencies: np.ndarray, idf: np.ndarray, *, length: float, average_length: float) -> float:
-    """Okapi BM25 of one source, from its count of each query term and its length in tokens."""
-    if not len(term_frequencies):
-        return 0.0
-    norm = BM25_K1 * (1 - BM25_B + BM25_B * length / (average_length or 1.0))
-    return float(np.sum(idf * term_frequencies * (BM25_K1 + 1) / (term_frequencies + norm)))
+        for source, number in order.items()
+    }
 
 
 _FAQ_HITS_SQL = """

@@ -8,9 +8,10 @@ from django.core.management import call_command
 from django.db import connection
 
 from knowledge import retrieval
+from knowledge.embeddings import embed_query, vector_literal
 from knowledge.faqs import save_faq_entry
 from knowledge.lexicon import refresh_lexical_snapshots
-from knowledge.models import LexicalSnapshot, TermFrequency
+from knowledge.models import FaqEntry, LexicalSnapshot, TermFrequency
 from knowledge.retrieval import LexicalStatistics, lexical_statistics
 from knowledge.tasks import refresh_large_tenants
 from knowledge.text import search_terms
@@ -157,3 +158,17 @@ def test_the_large_tenant_path_finds_what_the_small_tenant_path_finds(db, monkey
 
     assert through_the_index == read_and_filtered
     assert [result.hits[0].title for result in through_the_index] == [question for question, _ in ENTRIES]
+
+
+def test_the_dense_leg_searches_the_hnsw_graph_as_widely_as_asked(db):
+    acme, _ = create_tenant(slug="acme", name="Acme")
+    add_entries(acme.pk)
+    query = vector_literal(embed_query(QUESTIONS[0]))
+    with tenant_context(acme.pk):
+        found = retrieval.dense_candidates(query, tenant_id=acme.pk, limit=3, ef_search=321)
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW hnsw.ef_search")
+            assert cursor.fetchone()[0] == "321"
+        vpn = FaqEntry.objects.get(question=ENTRIES[0][0])
+
+    assert list(found) == [vpn.pk]  # its question and two alternatives are the three nearest chunks
