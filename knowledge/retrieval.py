@@ -176,10 +176,7 @@ def gather_evidence(text: str, vector: np.ndarray, *, tenant_id: int, weights: W
     """Both legs' candidates for a question, and every candidate source's evidence."""
     terms = search_terms(text)
     statistics = lexical_statistics(terms, tenant_id=tenant_id)
-    query = vector_literal(vector)
-    dense = dense_candidates(query, tenant_id=tenant_id, limit=weights.dense_candidates, ef_search=weights.ef_search)
-    lexical = lexical_candidates(terms, statistics, tenant_id=tenant_id, limit=weights.lexical_candidates)
-    sources = _source_evidence(set(dense) | set(lexical), query, terms, statistics, tenant_id=tenant_id)
+    sources = _candidate_evidence(vector_literal(vector), terms, statistics, tenant_id=tenant_id, weights=weights)
     # BM25 of a source of average length holding each term once: the sum of the terms' idf.
     ceiling = sum(statistics.idf(term) for term in terms)
     unseen = sum(1 for term in terms if not statistics.frequencies.get(term)) / len(terms) if terms else 1.0
@@ -249,24 +246,42 @@ _PUBLISHED = """
       AND (e.status = 'published' OR (d.status = 'published' AND d.state = 'ready'))
 """
 
-# Ordered by inner product, which ranks unit vectors as cosine does: only a tenant's own partial index
-# (vector_ip_ops) can serve it, never an index over every tenant's rows, so without one this is an exact scan.
+# The tenant's chunks nearest to the question, then the published ones among them. Ordered by inner product,
+# which ranks unit vectors as cosine does: only a tenant's own partial index (vector_ip_ops) can serve it,
+# never an index over every tenant's rows, so without one this is an exact scan. The nearest chunks are
+# taken before the join that keeps published sources, so the planner sees one table with an accurate row
+# count and picks the tenant's index whenever it has one; an HNSW scan yields at most ef_search rows
+# anyway, so an exact scan takes as many.
 _DENSE_SQL = f"""
-SELECT c.id, coalesce(c.faq_entry_id, -c.id)
-FROM knowledge_chunk c
+SELECT c.id AS chunk, coalesce(c.faq_entry_id, -c.id) AS source
+FROM (
+    SELECT id, tenant_id, faq_entry_id, document_id, embedding <#> %(query)s::vector AS distance
+    FROM knowledge_chunk
+    WHERE tenant_id = %(tenant)s
+    ORDER BY embedding <#> %(query)s::vector
+    LIMIT %(ef_search)s::int
+) AS c
 {_PUBLISHED}
-ORDER BY c.embedding <#> %(query)s::vector
-LIMIT %(limit)s
+ORDER BY c.distance
+LIMIT %(dense_limit)s
 """  # noqa: S608 - constant fragments; values travel as parameters
+
+
+_SET_EF_SEARCH = "SELECT set_config('hnsw.ef_search', %(ef_search)s, true);"
+
+
+def _ef_search(ef_search: int, limit: int) -> str:
+    """How many neighbours HNSW keeps while it searches: at least as many as are asked for."""
+    return str(max(ef_search, limit))
 
 
 def dense_candidates(query: str, *, tenant_id: int, limit: int, ef_search: int = 200) -> dict[int, int]:
     """The sources of the chunks nearest to the question vector (a pgvector literal), nearest first (source →
     chunk id)."""
-    parameters = {"query": query, "tenant": tenant_id, "limit": limit, "ef_search": str(max(ef_search, limit))}
+    parameters = {"query": query, "tenant": tenant_id, "dense_limit": limit, "ef_search": _ef_search(ef_search, limit)}
     with connection.cursor() as cursor:
         # Both statements in one round trip; the first result is the setting's.
-        cursor.execute("SELECT set_config('hnsw.ef_search', %(ef_search)s, true);" + _DENSE_SQL, parameters)
+        cursor.execute(_SET_EF_SEARCH + _DENSE_SQL, parameters)
         cursor.nextset()
         candidates: dict[int, int] = {}
         for chunk_id, source in cursor.fetchall():
@@ -404,13 +419,13 @@ SELECT f.source,
 FROM frequency f JOIN lengths l USING (source)
 GROUP BY f.source
 ORDER BY score DESC, f.source
-LIMIT %(limit)s
+LIMIT %(lexical_limit)s
 """  # noqa: S608 - constant fragments; values travel as parameters
 
 
 _TEXT_MATCH = {
-    False: "c.lexical @@ to_tsquery('simple', %(query)s)",
-    True: "c.id IN (SELECT chunk_id FROM knowledge_chunks_matching(to_tsquery('simple', %(query)s)))",
+    False: "c.lexical @@ to_tsquery('simple', %(text_query)s)",
+    True: "c.id IN (SELECT chunk_id FROM knowledge_chunks_matching(to_tsquery('simple', %(text_query)s)))",
 }
 
 
@@ -418,25 +433,36 @@ def lexical_candidates(
     terms: Sequence[str], statistics: LexicalStatistics, *, tenant_id: int, limit: int
 ) -> dict[int, float]:
     """The sources with the best BM25 for the question's terms, best first (source → BM25)."""
+    lexical = _lexical_query(terms, statistics, tenant_id=tenant_id, limit=limit)
+    if lexical is None:
+        return {}
+    sql, parameters = lexical
+    with connection.cursor() as cursor:
+        cursor.execute(sql, parameters)
+        return {source: float(score) for source, score in cursor.fetchall()}
+
+
+def _lexical_query(
+    terms: Sequence[str], statistics: LexicalStatistics, *, tenant_id: int, limit: int
+) -> tuple[str, dict] | None:
+    """The lexical leg's statement and its parameters; None when no term of the question is selective."""
     selective = [term for term in terms if statistics.frequencies.get(term) and term not in statistics.common]
     if statistics.sources >= LARGE_TENANT_SOURCES:
         selective = _rarest_terms(selective, statistics)
     if not selective:
-        return {}
+        return None
     parameters = {
         "terms": list(terms),
         "idf": [statistics.idf(term) for term in terms],
-        "query": " | ".join(quoted(term) for term in selective),
+        "text_query": " | ".join(quoted(term) for term in selective),
         "tenant": tenant_id,
         "k1": BM25_K1,
         "b": BM25_B,
         "average": statistics.average_length or 1.0,
-        "limit": limit,
+        "lexical_limit": limit,
     }
     text_match = _TEXT_MATCH[statistics.sources >= LARGE_TENANT_SOURCES]
-    with connection.cursor() as cursor:
-        cursor.execute(_LEXICAL_SQL.format(text_match=text_match), parameters)
-        return {source: float(score) for source, score in cursor.fetchall()}
+    return _LEXICAL_SQL.format(text_match=text_match), parameters
 
 
 def _rarest_terms(terms: Sequence[str], statistics: LexicalStatistics) -> list[str]:
@@ -455,7 +481,19 @@ def _rarest_terms(terms: Sequence[str], statistics: LexicalStatistics) -> list[s
     return chosen
 
 
+# Both legs' candidates and every candidate's evidence in one statement, so a search makes one round trip
+# for them: the dense leg, the lexical leg (or nothing), then each candidate source's chunks with their
+# similarity to the question, their similarity's centroid and their counts of the question's terms.
 _EVIDENCE_SQL = f"""
+WITH dense AS (
+{_DENSE_SQL}
+),
+lexical AS (
+{{lexical}}
+),
+candidates AS MATERIALIZED (
+    SELECT source FROM dense UNION SELECT source FROM lexical
+)
 SELECT coalesce(c.faq_entry_id, -c.id),
        1 - (c.embedding <=> %(query)s::vector),
        1 - (sum(c.embedding) OVER (PARTITION BY coalesce(c.faq_entry_id, -c.id)) <=> %(query)s::vector),
@@ -469,26 +507,34 @@ CROSS JOIN LATERAL (
     WHERE u.lexeme = ANY(%(terms)s::text[])
 ) AS found
 {_PUBLISHED}
-  AND (c.faq_entry_id = ANY(%(entries)s) OR c.id = ANY(%(chunks)s))
+  AND (c.faq_entry_id = ANY((SELECT array_agg(source) FROM candidates WHERE source > 0)::bigint[])
+       OR c.id = ANY((SELECT array_agg(-source) FROM candidates WHERE source < 0)::bigint[]))
   AND c.embedding IS NOT NULL
 """  # noqa: S608 - constant fragments; values travel as parameters
 
+_NO_LEXICAL_CANDIDATES = "SELECT NULL::bigint AS source WHERE false"
 
-def _source_evidence(
-    sources: set[int], query: str, terms: Sequence[str], statistics: LexicalStatistics, *, tenant_id: int
+
+def _candidate_evidence(
+    query: str, terms: Sequence[str], statistics: LexicalStatistics, *, tenant_id: int, weights: Weights
 ) -> dict[int, SourceEvidence]:
-    """Each source's dense and BM25 evidence; query is the question's vector as a pgvector literal."""
-    if not sources:
-        return {}
+    """Each candidate source's dense and BM25 evidence; query is the question's vector as a pgvector literal."""
     parameters = {
         "query": query,
         "terms": list(terms),
         "tenant": tenant_id,
-        "entries": [source for source in sources if source > 0],
-        "chunks": [-source for source in sources if source < 0],
+        "dense_limit": weights.dense_candidates,
+        "ef_search": _ef_search(weights.ef_search, weights.dense_candidates),
     }
+    lexical = _lexical_query(terms, statistics, tenant_id=tenant_id, limit=weights.lexical_candidates)
+    if lexical is None:
+        sql = _EVIDENCE_SQL.format(lexical=_NO_LEXICAL_CANDIDATES)
+    else:
+        sql = _EVIDENCE_SQL.format(lexical=lexical[0])
+        parameters |= lexical[1]
     with connection.cursor() as cursor:
-        cursor.execute(_EVIDENCE_SQL, parameters)
+        cursor.execute(_SET_EF_SEARCH + sql, parameters)
+        cursor.nextset()
         rows = cursor.fetchall()
     # Per-source sums in plain Python (numpy is slow on a few values at a time), then one BM25 for every
     # source at once from a matrix of term counts, source by term.
@@ -527,10 +573,13 @@ FROM knowledge_faqentry e
 WHERE e.id = ANY(%(ids)s) AND e.status = 'published'
 """
 
+# Each hit chunk's document is looked up by its key: joined, the planner (which cannot estimate how many
+# documents row-level security leaves) may read every document, or every chunk of every document.
 _CHUNK_HITS_SQL = """
-SELECT c.id, c.text, c.heading, c.anchor, c.document_id, d.title, d.version
+SELECT c.id, c.text, c.heading, c.anchor, c.document_id,
+       (SELECT d.title FROM knowledge_document d WHERE d.id = c.document_id),
+       (SELECT d.version FROM knowledge_document d WHERE d.id = c.document_id)
 FROM knowledge_chunk c
-JOIN knowledge_document d ON d.id = c.document_id
 WHERE c.id = ANY(%(ids)s)
 """
 
