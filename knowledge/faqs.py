@@ -146,6 +146,8 @@ def create_faq_entries(
     All or nothing: an external id already taken fails the whole call, so a caller that must save every
     entry it can saves them one by one after such a failure.
     """
+    if not new_entries:
+        return []
     entries = []
     alternatives = []
     for new in new_entries:
