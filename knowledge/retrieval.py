@@ -23,7 +23,8 @@ large enough to have its own partial HNSW index (``refresh_vector_indexes``), wh
 tenant's rows: no post-filtering, so a small tenant never loses results to a big one. A tenant with many
 sources reads its BM25 statistics from a snapshot (``knowledge.lexicon``) and looks for lexical candidates
 by the question's rarest terms, found through the GIN index (see ``_TEXT_MATCH``); a small tenant's rows
-are simply read and filtered.
+are simply read and filtered. A search reads the lexical statistics, then sends one statement that finds
+both legs' candidates and reads every candidate's chunks (``_EVIDENCE_SQL``), then loads its hits.
 """
 
 from __future__ import annotations
