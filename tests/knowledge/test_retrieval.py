@@ -99,3 +99,38 @@ def test_an_entry_whose_phrasings_all_agree_outranks_one_lucky_phrasing():
 @pytest.mark.skipif("LANTERN_MATCH_THRESHOLD" in os.environ, reason="the environment chooses another threshold")
 def test_the_settings_default_threshold_is_the_tuned_one():
     assert settings.LANTERN_MATCH_THRESHOLD == DEFAULT_MATCH_THRESHOLD
+
+
+def test_a_tenant_with_nothing_published_finds_nothing(acme, globex, in_tenant):
+    with in_tenant(globex):
+        save_faq_entry(tenant_id=globex.pk, question="How do I reset my password?", answer="Draft.", language="en")
+        drafts_only = retrieval.search("How do I reset my password?")
+    with in_tenant(acme):
+        empty = retrieval.search("How do I reset my password?")
+
+    assert drafts_only.hits == empty.hits == ()
+    assert drafts_only.confidence == empty.confidence == 0.0
+
+
+def test_a_question_without_a_searchable_word_is_not_matched(acme_faq, acme, in_tenant):
+    with in_tenant(acme):
+        result = retrieval.search("?!… 🙂")
+
+    assert not result.matched
+    assert result.confidence < DEFAULT_MATCH_THRESHOLD
+
+
+def test_drafts_nearer_to_the_question_do_not_hide_the_published_entry(acme_faq, acme, in_tenant):
+    with in_tenant(acme):
+        for number in range(20):
+            save_faq_entry(
+                tenant_id=acme.pk,
+                question=f"How do I connect to the VPN from home, draft {number}?",
+                answer="Not yet.",
+                language="en",
+                alternatives=["vpn not working", "remote vpn access from home"],
+            )
+        result = retrieval.search("How do I connect to the VPN from home?")
+
+    assert [hit.id for hit in result.hits][:1] == [acme_faq["vpn"].pk]
+    assert all(hit.id in {entry.pk for entry in acme_faq.values()} for hit in result.hits)
