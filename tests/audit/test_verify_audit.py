@@ -64,6 +64,23 @@ def test_a_changed_payload_is_named_modified(chain):
     assert (stored.ok, stored.break_seq, stored.break_kind) == (False, 5, "modified")
 
 
+@pytest.mark.parametrize(
+    "tampering",
+    [
+        "UPDATE audit_auditevent SET occurred_at = occurred_at + interval '1 microsecond' "
+        "WHERE tenant_id = %s AND seq = 6",
+        "UPDATE audit_auditevent SET correlation_id = gen_random_uuid() WHERE tenant_id = %s AND seq = 6",
+    ],
+)
+def test_a_time_moved_by_a_microsecond_or_a_new_correlation_id_is_named_modified(chain, tampering):
+    owner_sql(tampering, [chain.pk])
+
+    ok, output = verify("--tenant", "acme")
+
+    assert not ok
+    assert "BROKEN at seq 6 (modified)" in output
+
+
 def test_a_deleted_row_is_named_deleted(chain):
     owner_sql("DELETE FROM audit_auditevent WHERE tenant_id = %s AND seq = 7", [chain.pk])
 
