@@ -251,7 +251,7 @@ def run_import_job(*, tenant_id: int, job_id: int, batch_size: int = 50) -> Impo
                 ]
                 if not _texts_to_index(plans).keys() <= embeddings.keys():
                     ahead = _plan_ahead(
-                        items[start : start + max(batch_size, EMBEDDING_WINDOW_ROWS)],
+                        items[start + batch_size : start + max(batch_size, EMBEDDING_WINDOW_ROWS)],
                         columns=sheet.columns,
                         existing=existing,
                         first_row_by_question=first_row_by_question,
@@ -466,9 +466,11 @@ def _create_entries_together(
     except Exception:
         logger.warning("FAQ import job %s saves %s new rows one by one", job.pk, len(new_plans), exc_info=True)
         return {}
+    results = {}
     for plan, entry in zip(new_plans, entries, strict=True):
         existing.remember(entry, alternatives=plan.values["alternatives"])
-    return {plan.result.row_number: _saved(plan, entry) for plan, entry in zip(new_plans, entries, strict=True)}
+        results[plan.result.row_number] = _saved(plan, entry)
+    return results
 
 
 def _apply_plan(
