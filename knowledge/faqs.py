@@ -31,29 +31,18 @@ class NewFaqEntry:
     alternatives: Sequence[str] = ()
 
 
-def _cleaned_fields(
-    *,
-    question: str,
-    answer: str,
-    category: str,
-    language: str,
-    tags: Sequence[str],
-    status: str,
-    owner_department_id: int | None,
-) -> dict:
-    return {
-        "question": question.strip(),
-        "answer": answer.strip(),
-        "category": category.strip(),
-        "language": language,
-        "tags": [tag.strip() for tag in tags if tag.strip()],
-        "status": status,
-        "owner_department_id": owner_department_id,
+def _cleaned(new: NewFaqEntry) -> tuple[dict, list[str]]:
+    """The entry's editable fields as stored, and its alternatives, trimmed and without blanks."""
+    fields = {
+        "question": new.question.strip(),
+        "answer": new.answer.strip(),
+        "category": new.category.strip(),
+        "language": new.language,
+        "tags": [tag.strip() for tag in new.tags if tag.strip()],
+        "status": new.status,
+        "owner_department_id": new.owner_department_id,
     }
-
-
-def _cleaned_alternatives(alternatives: Sequence[str]) -> list[str]:
-    return [text.strip() for text in alternatives if text.strip()]
+    return fields, [text.strip() for text in new.alternatives if text.strip()]
 
 
 def _snapshot(entry: FaqEntry, alternatives: Sequence[str]) -> dict:
@@ -86,16 +75,18 @@ def save_faq_entry(
     embeddings may hold vectors already computed for the question and alternatives (an import embeds a
     batch of rows at once); texts not in it are embedded here.
     """
-    fields = _cleaned_fields(
-        question=question,
-        answer=answer,
-        category=category,
-        language=language,
-        tags=tags,
-        status=status,
-        owner_department_id=owner_department_id,
+    fields, alternatives = _cleaned(
+        NewFaqEntry(
+            question=question,
+            answer=answer,
+            category=category,
+            language=language,
+            tags=tags,
+            status=status,
+            owner_department_id=owner_department_id,
+            alternatives=alternatives,
+        )
     )
-    alternatives = _cleaned_alternatives(alternatives)
     if entry_id is not None:
         entry = FaqEntry.objects.select_for_update().get(pk=entry_id)
     elif external_id:
@@ -151,17 +142,9 @@ def create_faq_entries(
     entries = []
     alternatives = []
     for new in new_entries:
-        fields = _cleaned_fields(
-            question=new.question,
-            answer=new.answer,
-            category=new.category,
-            language=new.language,
-            tags=new.tags,
-            status=new.status,
-            owner_department_id=new.owner_department_id,
-        )
+        fields, entry_alternatives = _cleaned(new)
         entries.append(FaqEntry(tenant_id=tenant_id, external_id=new.external_id, **fields))
-        alternatives.append(_cleaned_alternatives(new.alternatives))
+        alternatives.append(entry_alternatives)
     FaqEntry.objects.bulk_create(entries)
     _insert_chunks(list(zip(entries, alternatives, strict=True)), embeddings or {})
     FaqRevision.objects.bulk_create(
